@@ -1,0 +1,272 @@
+"""The one policy function: ``decide(principal, action, resource)``.
+
+Every front door reaches data through service functions, and every service function asks this
+module before it acts. The rules are the area table of DESIGN.md, written out once below; every
+combination not granted there is denied. The module is pure (no database, no I/O) so that the
+whole role × area × action matrix can be tested exhaustively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"
+    DATA_MANAGER = "data_manager"
+    SITE_MEMBER = "site_member"
+    PROJECT_MEMBER = "project_member"
+    EXPORTER = "exporter"
+    APPROVER = "approver"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
+
+
+#: Roles that hold consortium-wide, not per site or per project.
+GLOBAL_ROLES = frozenset(
+    {
+        Role.ADMINISTRATOR,
+        Role.DATA_MANAGER,
+        Role.EXPORTER,
+        Role.APPROVER,
+        Role.DATA_PROTECTION_OFFICER,
+    }
+)
+
+
+class Action(StrEnum):
+    LIST = "list"
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+    EXPORT = "export"
+    APPROVE = "approve"
+    ADMINISTER = "administer"
+
+
+class AreaKind(StrEnum):
+    HOME = "home"
+    SITE_DATA = "site_data"
+    SITE_IMPORT = "site_import"
+    PROJECT = "project"
+    LOGS = "logs"
+    EXPORT_OUTBOX = "export_outbox"
+
+
+class Facility(StrEnum):
+    """Things that are not stored in areas but are still guarded."""
+
+    AUDIT_TRAIL = "audit_trail"
+    CONSORTIUM = "consortium"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user with the memberships valid right now, or the system itself."""
+
+    user_id: int | None
+    username: str
+    global_roles: frozenset[Role] = frozenset()
+    sites: frozenset[str] = frozenset()
+    projects: frozenset[str] = frozenset()
+    is_system: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.global_roles <= GLOBAL_ROLES:
+            raise ValueError(f"not consortium-wide roles: {set(self.global_roles - GLOBAL_ROLES)}")
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        return cls(user_id=None, username="")
+
+    @classmethod
+    def system(cls) -> Principal:
+        return cls(user_id=None, username="system", is_system=True)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None or self.is_system
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        roles = set(self.global_roles)
+        if self.sites:
+            roles.add(Role.SITE_MEMBER)
+        if self.projects:
+            roles.add(Role.PROJECT_MEMBER)
+        return frozenset(roles)
+
+    def has(self, role: Role) -> bool:
+        return role in self.global_roles
+
+
+@dataclass(frozen=True)
+class Area:
+    """One area of the folder model; ``key`` names the user, site, project or export request."""
+
+    kind: AreaKind
+    key: str = ""
+    requester: str = field(default="", compare=False)
+    approved: bool = field(default=False, compare=False)
+
+    @classmethod
+    def home(cls, username: str) -> Area:
+        return cls(AreaKind.HOME, username)
+
+    @classmethod
+    def site_data(cls, site: str) -> Area:
+        return cls(AreaKind.SITE_DATA, site)
+
+    @classmethod
+    def site_import(cls, site: str) -> Area:
+        return cls(AreaKind.SITE_IMPORT, site)
+
+    @classmethod
+    def project(cls, project: str) -> Area:
+        return cls(AreaKind.PROJECT, project)
+
+    @classmethod
+    def logs(cls) -> Area:
+        return cls(AreaKind.LOGS)
+
+    @classmethod
+    def export_outbox(cls, request: str, *, requester: str, approved: bool) -> Area:
+        return cls(AreaKind.EXPORT_OUTBOX, request, requester=requester, approved=approved)
+
+    @property
+    def path(self) -> str:
+        """The area's root path in the folder model of DESIGN.md."""
+        match self.kind:
+            case AreaKind.HOME:
+                return f"home/{self.key}"
+            case AreaKind.SITE_DATA:
+                return f"sites/{self.key}/data"
+            case AreaKind.SITE_IMPORT:
+                return f"sites/{self.key}/import"
+            case AreaKind.PROJECT:
+                return f"projects/{self.key}"
+            case AreaKind.LOGS:
+                return "logs"
+            case AreaKind.EXPORT_OUTBOX:
+                return f"exports/{self.key}"
+
+    def __str__(self) -> str:
+        return self.path
+
+
+Resource = Area | Facility
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _allow(reason: str) -> Decision:
+    return Decision(True, reason)
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+def decide(principal: Principal, action: Action, resource: Resource) -> Decision:
+    """May ``principal`` do ``action`` on ``resource``? Denied unless a rule below grants it."""
+    if not principal.is_authenticated:
+        return _deny("not authenticated")
+    if isinstance(resource, Facility):
+        return _decide_facility(principal, action, resource)
+    return _decide_area(principal, action, resource)
+
+
+def _decide_facility(principal: Principal, action: Action, facility: Facility) -> Decision:
+    match facility, action:
+        case Facility.AUDIT_TRAIL, Action.LIST | Action.READ:
+            if principal.has(Role.DATA_PROTECTION_OFFICER):
+                return _allow("the data protection officer reads the audit trail")
+        case Facility.CONSORTIUM, Action.LIST | Action.READ:
+            if not principal.is_system:
+                return _allow("every account sees the consortium's sites, studies and projects")
+        case Facility.CONSORTIUM, Action.ADMINISTER | Action.WRITE | Action.DELETE:
+            if principal.has(Role.ADMINISTRATOR):
+                return _allow("the administrator manages sites, studies, users and memberships")
+    return _deny(f"no rule grants {action} on the {facility}")
+
+
+def _decide_area(principal: Principal, action: Action, area: Area) -> Decision:
+    match action:
+        case Action.LIST | Action.READ:
+            return _may_read(principal, area)
+        case Action.WRITE | Action.DELETE:
+            return _may_write(principal, area)
+        case Action.EXPORT:
+            if area.kind is AreaKind.EXPORT_OUTBOX:
+                return _deny("the export outbox is already outside the platform")
+            if not principal.has(Role.EXPORTER):
+                return _deny("only members of the export group may request an export")
+            readable = _may_read(principal, area)
+            if not readable:
+                return _deny(f"exporters export only what they can read: {readable.reason}")
+            return _allow(f"exporter who may read {area}")
+        case Action.APPROVE:
+            if area.kind is AreaKind.SITE_IMPORT and principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager accepts or rejects imports")
+            return _deny(f"no rule grants approve on {area.kind} areas")
+        case Action.ADMINISTER:
+            return _deny("areas are not administered directly")
+
+
+def _may_read(principal: Principal, area: Area) -> Decision:
+    match area.kind:
+        case AreaKind.HOME:
+            if principal.username == area.key and not principal.is_system:
+                return _allow("owner of the home area")
+        case AreaKind.SITE_DATA | AreaKind.SITE_IMPORT:
+            if area.key in principal.sites:
+                return _allow(f"member of site {area.key}")
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager reads all site data")
+        case AreaKind.PROJECT:
+            if area.key in principal.projects:
+                return _allow(f"member of project {area.key}")
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager reads all projects")
+        case AreaKind.LOGS:
+            return _allow("the common area is readable by everyone")
+        case AreaKind.EXPORT_OUTBOX:
+            if principal.is_system:
+                return _allow("the system maintains export outboxes")
+            if area.requester == principal.username and area.approved:
+                return _allow("the requesting exporter, after approval")
+    return _deny(f"no rule grants reading {area}")
+
+
+def _may_write(principal: Principal, area: Area) -> Decision:
+    match area.kind:
+        case AreaKind.HOME:
+            if principal.username == area.key and not principal.is_system:
+                return _allow("owner of the home area")
+        case AreaKind.SITE_DATA:
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("only the data manager writes site data")
+        case AreaKind.SITE_IMPORT:
+            if area.key in principal.sites:
+                return _allow(f"member of site {area.key} uploads to its import area")
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager writes import areas")
+        case AreaKind.PROJECT:
+            if area.key in principal.projects:
+                return _allow(f"member of project {area.key}")
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager provides project data")
+        case AreaKind.LOGS:
+            if principal.is_system or principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager and the system write the common area")
+        case AreaKind.EXPORT_OUTBOX:
+            if principal.is_system:
+                return _allow("only the system writes export outboxes")
+    return _deny(f"no rule grants writing {area}")

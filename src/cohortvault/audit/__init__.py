@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail: append-only, hash-chained, written in the same transaction."""

@@ -1,0 +1,1 @@
+"""Sites, studies, timepoints, projects, and the groups whose memberships carry the roles."""

@@ -1,0 +1,1 @@
+"""Accounts, second factors, sessions and API tokens."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "cohortvault.identity"
+    label = "identity"
+    verbose_name = "Identities"

@@ -1,0 +1,149 @@
+"""Django settings, derived once from the instance configuration (see ``config.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dj_database_url
+
+from cohortvault import config as _config
+
+DATA_DIR = _config.data_dir_from_env()
+CONFIG = _config.load(DATA_DIR)
+
+DEBUG = False
+SECRET_KEY = CONFIG.secret_key or _config.INSECURE_SECRET_KEY
+ALLOWED_HOSTS = CONFIG.allowed_hosts
+CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "ninja",
+    "cohortvault.web",
+    "cohortvault.audit",
+    "cohortvault.identity",
+    "cohortvault.consortium",
+]
+
+MIDDLEWARE = [
+    "cohortvault.web.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "cohortvault.web.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "cohortvault.web.middleware.SessionLifetimeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cohortvault.web.middleware.AccessGateMiddleware",
+]
+
+ROOT_URLCONF = "cohortvault.urls"
+WSGI_APPLICATION = "cohortvault.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cohortvault.web.context.navigation",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str) -> dict[str, Any]:
+    if not url:
+        url = f"sqlite:///{DATA_DIR / 'cohortvault.sqlite3'}"
+    db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE transactions take the write lock up front, so the audit chain's
+        # read-then-append never deadlocks between two writers.
+        db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        db["CONN_MAX_AGE"] = 0
+    return db
+
+
+DATABASES = {"default": _database(CONFIG.database_url)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "identity.User"
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "consortium:dashboard"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = CONFIG.session_idle_timeout
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "cohortvault_session"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_MAX_AGE = CONFIG.session_max_age
+
+HTTPS = CONFIG.https or CONFIG.production
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+OTP_TOTP_ISSUER = "cohortvault"
+OTP_TOTP_THROTTLE_FACTOR = CONFIG.otp_throttle_factor
+OTP_LOGIN_URL = "identity:verify"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = CONFIG.time_zone
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+
+COHORTVAULT_LOGIN_TOKEN_LIFETIME = CONFIG.login_token_lifetime
+COHORTVAULT_MASTER_KEY_FILE = DATA_DIR / CONFIG.master_key_file
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": CONFIG.log_level},
+    "loggers": {"django.security": {"level": "WARNING"}},
+}
+CSRF_FAILURE_VIEW = "cohortvault.web.errors.csrf_failure"

@@ -1,0 +1,21 @@
+"""Every URL of the instance; each view declares its access requirement (access.requirements)."""
+
+from django.urls import include, path
+
+from cohortvault.api import api
+from cohortvault.web import views as web_views
+from cohortvault.web.admin_site import admin_site
+
+urlpatterns = [
+    path("", include("cohortvault.consortium.urls")),
+    path("", include("cohortvault.identity.urls")),
+    path("audit/", include("cohortvault.audit.urls")),
+    path("admin/", admin_site.urls),
+    path("api/v1/", api.urls),
+    path("healthz", web_views.health, name="health"),
+]
+
+handler400 = "cohortvault.web.errors.bad_request"
+handler403 = "cohortvault.web.errors.permission_denied"
+handler404 = "cohortvault.web.errors.not_found"
+handler500 = "cohortvault.web.errors.server_error"

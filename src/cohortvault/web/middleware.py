@@ -1,0 +1,187 @@
+"""Middleware every web and API request passes through, in the order settings.MIDDLEWARE lists."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django_otp import user_has_device
+
+from cohortvault.access.policy import Action, Principal
+from cohortvault.access.principals import principal_for
+from cohortvault.access.requirements import Requirement, Stage, requirement_of
+from cohortvault.audit.trail import bind, record
+from cohortvault.errors import CohortvaultError
+from cohortvault.web.errors import render_error
+
+logger = logging.getLogger(__name__)
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+LOGIN_AT = "cohortvault_login_at"
+LAST_SEEN = "cohortvault_last_seen"
+
+
+def client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class RequestIdMiddleware:
+    """Give every request an id, shown on error pages and in the audit trail."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request_id = uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        channel = "api" if request.path.startswith("/api/") else "web"
+        with bind(request_id=request_id, client_ip=client_ip(request), channel=channel):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not set: CSP and a permissions policy."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if not request.path.startswith(settings.STATIC_URL):
+            response.setdefault("Cache-Control", "no-store")
+        return response
+
+
+class SessionLifetimeMiddleware:
+    """End web sessions that were idle too long or are older than the absolute lifetime.
+
+    Django's own expiry is enforced by the cookie and the session store; this also checks the
+    timestamps kept inside the session, so an old cookie replayed by hand cannot outlive them.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.user.is_authenticated and not request.path.startswith("/api/"):
+            now = time.time()
+            login_at = float(request.session.get(LOGIN_AT, 0))
+            last_seen = float(request.session.get(LAST_SEEN, login_at))
+            reason = ""
+            if now - login_at > settings.SESSION_MAX_AGE:
+                reason = "the session reached its maximum lifetime"
+            elif now - last_seen > settings.SESSION_COOKIE_AGE:
+                reason = "the session was idle too long"
+            if reason:
+                user = request.user
+                record(
+                    "session.expired",
+                    actor=Principal(user_id=user.pk, username=user.get_username()),
+                    reason=reason,
+                )
+                logout(request)
+            else:
+                request.session[LAST_SEEN] = now
+        return self.get_response(request)
+
+
+class AccessGateMiddleware:
+    """Enforce the stage each view declares with ``@requires``; refuse views declaring nothing.
+
+    Before a second factor is given, a signed-in user reaches only the pages declared for the
+    password or enrolment stage. API routes authenticate themselves (bearer token or verified
+    session) and are checked by the contract test instead.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.principal = SimpleLazyObject(lambda: _verified_principal(request))  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponseBase | None:
+        match = request.resolver_match
+        if match is not None and "api" in match.namespaces:
+            return None
+        if match is not None and match.app_name == "admin":
+            requirement: Requirement | None = Requirement(
+                Stage.VERIFIED, Action.ADMINISTER, "consortium"
+            )
+        else:
+            requirement = requirement_of(view_func)
+        if requirement is None:
+            logger.error("view %s declares no access requirement; refused", view_func)
+            return render_error(request, status=403, message="This page is not available.")
+        return _enforce_stage(request, requirement.stage)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        if isinstance(exception, CohortvaultError) and not request.path.startswith("/api/"):
+            return render_error(request, status=exception.status, message=exception.message)
+        return None
+
+
+def is_verified(user: Any) -> bool:
+    """Has this user given their second factor in this session (django-otp's verdict)?"""
+    check = getattr(user, "is_verified", None)
+    return bool(user.is_authenticated and check is not None and check())
+
+
+def _verified_principal(request: HttpRequest) -> Principal:
+    user = request.user
+    if is_verified(user):
+        return principal_for(user)
+    return Principal.anonymous()
+
+
+def _enforce_stage(request: HttpRequest, stage: Stage) -> HttpResponse | None:
+    if stage is Stage.PUBLIC:
+        return None
+    user = request.user
+    if not user.is_authenticated:
+        query = urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(f"{reverse('identity:login')}?{query}")
+    if is_verified(user):
+        return None
+    has_factor = user_has_device(user, confirmed=True)
+    if stage is Stage.PASSWORD and has_factor:
+        return None
+    if stage is Stage.ENROLMENT and not has_factor:
+        return None
+    return HttpResponseRedirect(reverse("identity:verify" if has_factor else "identity:enrol"))
