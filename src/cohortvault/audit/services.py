@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -81,22 +82,21 @@ def write_csv(entries: Iterable[AuditEntry], stream: IO[str]) -> None:
     writer = csv.writer(stream)
     writer.writerow(CSV_COLUMNS)
     for e in entries:
-        writer.writerow(
-            [
-                e.seq,
-                e.at.isoformat(),
-                e.actor,
-                e.action,
-                e.outcome,
-                _safe(e.target),
-                _safe(e.reason),
-                _safe(str(e.details)),
-                e.channel,
-                e.client_ip,
-                e.request_id,
-                e.hash,
-            ]
-        )
+        row = [
+            e.seq,
+            e.at.isoformat(),
+            e.actor,
+            e.action,
+            e.outcome,
+            e.target,
+            e.reason,
+            json.dumps(e.details, sort_keys=True),
+            e.channel,
+            e.client_ip,
+            e.request_id,
+            e.hash,
+        ]
+        writer.writerow([_safe(cell) if isinstance(cell, str) else cell for cell in row])
 
 
 def _safe(value: str) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from cohortvault.access.policy import Action
 from cohortvault.access.requirements import Stage, requires
@@ -36,10 +37,10 @@ def create_token(request: HttpRequest, payload: TokenRequest) -> TokenOut:
 
 @router.delete("/token", response={204: None})
 @requires(Stage.VERIFIED, Action.WRITE, "own token")
-def revoke_token(request: HttpRequest) -> tuple[int, None]:
+def revoke_token(request: HttpRequest) -> Status[None]:
     """Revoke the bearer token this request was made with."""
     token = getattr(request, "api_token", None)
     if token is None:
         raise NotAuthenticated("Only a bearer token can revoke itself.")
     services.revoke_token(request.user, token)
-    return 204, None
+    return Status(204, None)

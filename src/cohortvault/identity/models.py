@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
-from django_otp.models import Device, ThrottlingMixin
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 
 def digest(secret: str) -> str:
@@ -24,7 +24,7 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         ordering = ["username"]
 
 
-class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
+class RecoveryCodeDevice(TimestampMixin, ThrottlingMixin, Device):  # type: ignore[misc]
     """Single-use recovery codes, stored hashed, for when the authenticator is lost."""
 
     def get_throttle_factor(self) -> int:

@@ -1,0 +1,104 @@
+"""The administration pages: administrators only, behind the second factor, every change audited."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from cohortvault.access.policy import Role
+from cohortvault.audit.models import AuditEntry
+from cohortvault.consortium.models import Group, Membership, Site
+from cohortvault.identity.models import User
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_administrator_sees_the_administration(administrator: User) -> None:
+    client = factories.signed_in_client(administrator)
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    for model in (b"Sites", b"Studies", b"Memberships", b"Users"):
+        assert model in page.content
+
+
+def test_administrator_without_second_factor_is_sent_to_verify(administrator: User) -> None:
+    client = Client()
+    client.post("/login/", {"username": "admin1", "password": factories.PASSWORD})
+    assert client.get("/admin/").url == "/login/verify/"
+
+
+@pytest.mark.parametrize("fixture", ["data_manager", "dpo", "site_member", "user"])
+def test_everyone_else_is_refused_and_audited(fixture: str, request: pytest.FixtureRequest) -> None:
+    someone: User = request.getfixturevalue(fixture)
+    client = factories.signed_in_client(someone)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert b"Sites" not in response.content
+    assert AuditEntry.objects.filter(
+        actor=someone.username, outcome="denied", target="administration pages"
+    ).exists()
+    assert client.get("/admin/consortium/site/").status_code in (302, 403)
+
+
+def test_creating_a_site_in_the_administration_is_audited(administrator: User) -> None:
+    client = factories.signed_in_client(administrator)
+    response = client.post(
+        "/admin/consortium/site/add/", {"code": "tromso", "name": "Tromsø", "country": "NO"}
+    )
+    assert response.status_code == 302
+    assert Site.objects.filter(code="tromso").exists()
+    entry = AuditEntry.objects.get(action="consortium.site.create")
+    assert entry.actor == "admin1" and "Tromsø" in entry.target
+
+
+def test_granting_and_ending_a_membership_in_the_administration(
+    administrator: User, site: Site
+) -> None:
+    person = factories.make_user("newbie")
+    group = Group.objects.create(role=Role.SITE_MEMBER, site=site)
+    client = factories.signed_in_client(administrator)
+    response = client.post(
+        "/admin/consortium/membership/add/",
+        {
+            "user": person.pk,
+            "group": group.pk,
+            "valid_from_0": "2026-01-01",
+            "valid_from_1": "00:00:00",
+            "reason": "approved by the board",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    membership = Membership.objects.get(user=person)
+    assert membership.granted_by == administrator
+    assert AuditEntry.objects.filter(action="membership.grant", target="user newbie").exists()
+    response = client.post(
+        "/admin/consortium/membership/",
+        {"action": "end_memberships", "_selected_action": [membership.pk]},
+    )
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert membership.ended_at is not None
+    assert AuditEntry.objects.filter(action="membership.end", target="user newbie").exists()
+
+
+def test_disabling_a_user_in_the_administration_is_audited(administrator: User, user: User) -> None:
+    client = factories.signed_in_client(administrator)
+    victim_client = factories.signed_in_client(user)
+    response = client.post(
+        f"/admin/identity/user/{user.pk}/change/",
+        {
+            "username": "plain",
+            "first_name": "",
+            "last_name": "",
+            "email": user.email,
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content[:3000]
+    user.refresh_from_db()
+    assert not user.is_active
+    entry = AuditEntry.objects.get(action="consortium.user.update")
+    assert "is_active" in entry.details["changed"]
+    assert victim_client.get("/").status_code == 302
