@@ -85,6 +85,12 @@ class Config:
         "Throttling of one-time codes: after n consecutive failures, the next attempt is "
         "refused for factor × 2^(n-1) seconds.",
     )
+    login_failure_limit: int = setting(
+        10,
+        "Failed passwords for one username within `login_failure_window` seconds after which "
+        "further sign-ins with that username are refused until the window has passed.",
+    )
+    login_failure_window: int = setting(900, "Seconds over which failed passwords are counted.")
     login_token_lifetime: int = setting(
         3600, "Seconds a token from `POST /api/v1/auth/token` stays valid."
     )

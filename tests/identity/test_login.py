@@ -210,3 +210,18 @@ def test_logout_ends_the_session(user: User) -> None:
     client.post(reverse("identity:logout"))
     assert client.get(reverse("consortium:dashboard")).status_code == 302
     assert AuditEntry.objects.filter(action="logout", actor="plain").exists()
+
+
+@pytest.mark.parametrize("username", ["plain", "no-such-user"])
+def test_repeated_failed_passwords_lock_the_username_for_a_while(
+    user: User, settings, username: str
+) -> None:
+    settings.COHORTVAULT_LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        post_password(Client(), username, "wrong password 12345")
+    response = post_password(Client(), username, factories.PASSWORD)
+    assert response.status_code == 200 and b"Too many failed sign-ins" in response.content
+    assert AuditEntry.objects.filter(action="login.throttled", actor=username).exists()
+    settings.COHORTVAULT_LOGIN_FAILURE_WINDOW = 0  # the failures age out of the window
+    if username == "plain":
+        assert post_password(Client(), "plain").status_code == 302

@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Facility, Principal
+from cohortvault.audit.models import AuditEntry
 from cohortvault.audit.trail import Outcome, record
 from cohortvault.errors import Invalid, NotAuthenticated, NotFound, Throttled
 from cohortvault.identity.models import (
@@ -88,14 +89,33 @@ def create_user(
 
 def check_password_login(username: str, password: str) -> User:
     """First step of signing in. Unknown users, wrong passwords and disabled accounts all fail
-    with the same message (Django's backend also spends the same hashing time on each)."""
+    with the same message (Django's backend also spends the same hashing time on each).
+
+    After too many failures for one username (known or not) within the window, sign-ins with
+    it are refused for a while; the failures are counted from the audit trail itself.
+    """
+    username = username[:150]
+    window_start = timezone.now() - timedelta(seconds=settings.COHORTVAULT_LOGIN_FAILURE_WINDOW)
+    recent_failures = AuditEntry.objects.filter(
+        action="login.failed", actor=username, at__gte=window_start
+    ).count()
+    if recent_failures >= settings.COHORTVAULT_LOGIN_FAILURE_LIMIT:
+        with transaction.atomic():
+            record(
+                "login.throttled",
+                actor=None,
+                actor_name=username,
+                outcome=Outcome.DENIED,
+                reason=f"{recent_failures} failed sign-ins in the window",
+            )
+        raise Throttled("Too many failed sign-ins with this username. Try again later.")
     user = authenticate(username=username, password=password)
     if user is None:
         with transaction.atomic():
             record(
                 "login.failed",
                 actor=None,
-                actor_name=username[:150],
+                actor_name=username,
                 outcome=Outcome.FAILED,
                 reason="wrong username or password",
             )

@@ -68,7 +68,7 @@ def login(request: HttpRequest) -> HttpResponse:
             user = services.check_password_login(
                 form.cleaned_data["username"], form.cleaned_data["password"]
             )
-        except NotAuthenticated as exc:
+        except (NotAuthenticated, Throttled) as exc:
             error = exc.message
         else:
             django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
