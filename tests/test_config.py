@@ -24,12 +24,15 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
 
 def test_file_values_and_environment_overrides(tmp_path: Path) -> None:
     write(tmp_path, 'secret_key = "s"\nsession_idle_timeout = 600\n')
-    loaded = load(tmp_path, environ={
-        "COHORTVAULT_SESSION_IDLE_TIMEOUT": "900",
-        "COHORTVAULT_HTTPS": "yes",
-        "COHORTVAULT_ALLOWED_HOSTS": "vault.example.org, localhost",
-        "COHORTVAULT_DATABASE_URL": "postgres://u@h/db",
-    })
+    loaded = load(
+        tmp_path,
+        environ={
+            "COHORTVAULT_SESSION_IDLE_TIMEOUT": "900",
+            "COHORTVAULT_HTTPS": "yes",
+            "COHORTVAULT_ALLOWED_HOSTS": "vault.example.org, localhost",
+            "COHORTVAULT_DATABASE_URL": "postgres://u@h/db",
+        },
+    )
     assert loaded.session_idle_timeout == 900
     assert loaded.https is True
     assert loaded.allowed_hosts == ["vault.example.org", "localhost"]
@@ -46,7 +49,7 @@ def test_file_values_and_environment_overrides(tmp_path: Path) -> None:
         ("session_idle_timeout = 100000\n", {}, "cannot exceed"),
         ("session_max_age = 0\n", {}, "positive"),
         ("no_such_setting = 1\n", {}, "unknown settings"),
-        ("session_idle_timeout = \"ten\"\n", {}, "must be of type"),
+        ('session_idle_timeout = "ten"\n', {}, "must be of type"),
         ("production = [\n", {}, "cohortvault.toml"),
         ("", {"COHORTVAULT_SESSION_MAX_AGE": "soon"}, "integer"),
         ("", {"COHORTVAULT_HTTPS": "perhaps"}, "true or false"),

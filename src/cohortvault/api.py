@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from cohortvault import __version__
 from cohortvault.audit.api import router as audit_router
 from cohortvault.consortium.api import router as consortium_router
-from cohortvault.errors import CohortvaultError, error_body
+from cohortvault.errors import CohortvaultError, NotFound, error_body
 from cohortvault.identity.api import router as identity_router
 from cohortvault.identity.auth import BearerToken, VerifiedSession
 from cohortvault.web.errors import CODES, request_id_of
@@ -63,7 +63,7 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", "Not found.")
+    return _error(request, 404, NotFound.code, NotFound.default_message)
 
 
 @api.exception_handler(HttpError)

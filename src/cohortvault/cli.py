@@ -58,11 +58,14 @@ def init(
                 username=admin_username, password=admin_password, email=admin_email
             )
         except CohortvaultError as exc:
+            instance.discard(data_dir)
             details = "; ".join(str(d) for d in exc.details)
-            raise click.ClickException(f"{exc.message} {details}".strip()) from None
+            raise click.ClickException(
+                f"{exc.message} {details} The instance was not created; run init again."
+            ) from None
     click.echo(f"Created an instance in {data_dir.resolve()}.")
     click.echo(
-        f"Start it with `cohortvault serve --data-dir {data_dir}` and sign in as "
+        f"Start it with `cohortvault serve --data-dir {data_dir.resolve()}` and sign in as "
         f"{admin_username!r}; you will enrol an authenticator app at the first sign-in."
     )
 

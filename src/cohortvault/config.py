@@ -40,8 +40,8 @@ class Config:
 
     production: bool = setting(
         False,
-        "Production mode: refuses default or empty secrets, turns debugging off, marks cookies "
-        "secure and sends HSTS. Embedded and demo instances leave it off.",
+        "Production mode: refuses default or empty secrets, marks cookies secure and sends "
+        "HSTS (as `https` does). Embedded and demo instances leave it off.",
     )
     secret_key: str = setting(
         "",
@@ -68,6 +68,11 @@ class Config:
     )
     csrf_trusted_origins: list[str] = setting(
         [], "Origins (scheme and host) trusted for cross-origin form posts, e.g. behind a proxy."
+    )
+    trusted_proxies: list[str] = setting(
+        [],
+        "Addresses of reverse proxies whose X-Forwarded-For header names the real client "
+        "(recorded in the audit trail). Requests from anywhere else are taken at their word.",
     )
     https: bool = setting(
         False,

@@ -45,7 +45,7 @@ class PermissionDenied(CohortvaultError):
 class NotFound(CohortvaultError):
     status = 404
     code = "not_found"
-    default_message = "Not found."
+    default_message = "There is nothing here, or you may not see it."
 
 
 class Conflict(CohortvaultError):

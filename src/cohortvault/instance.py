@@ -20,6 +20,7 @@ from cohortvault import config
 F = TypeVar("F", bound=Callable[..., Any])
 
 MASTER_KEY_MODE = 0o600
+MASTER_KEY_FILE = "master.key"
 
 
 def is_instance(data_dir: Path) -> bool:
@@ -32,6 +33,7 @@ def activate(data_dir: Path) -> None:
     from django.conf import settings
 
     data_dir = data_dir.resolve()
+    os.umask(0o077)  # the database, keys and blobs this process creates are the owner's only
     if settings.configured:
         if Path(settings.DATA_DIR) != data_dir:
             raise click.ClickException("this process already opened another instance")
@@ -53,16 +55,35 @@ def create(
     """Lay out a new data directory: configuration with a fresh secret, master key, database."""
     if is_instance(data_dir):
         raise click.ClickException(f"{data_dir} already holds an instance")
+    if (data_dir / MASTER_KEY_FILE).exists():
+        raise click.ClickException(f"{data_dir} holds a master key but no configuration")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
     extra: dict[str, Any] = {}
     if production:
         extra["production"] = True
     if database_url:
         extra["database_url"] = database_url
     config.write_initial(data_dir, secret_key=secrets.token_urlsafe(50), extra=extra)
-    write_master_key(data_dir / "master.key")
+    write_master_key(data_dir / MASTER_KEY_FILE)
     activate(data_dir)
     migrate()
+
+
+def discard(data_dir: Path) -> None:
+    """Undo ``create`` when the step after it failed (say, a weak administrator password), so
+    that ``cohortvault init`` can simply be run again: remove the configuration, the master key
+    and the embedded database, which hold nothing yet (an external database keeps its empty
+    schema, which ``init`` reuses). Only for an instance just created."""
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    paths = [data_dir / config.CONFIG_FILE_NAME, data_dir / MASTER_KEY_FILE]
+    if not settings.CONFIG.database_url:
+        paths.append(Path(settings.DATABASES["default"]["NAME"]))
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def write_master_key(path: Path) -> None:

@@ -121,3 +121,26 @@ def test_record_rolls_back_with_its_transaction() -> None:
     assert not AuditEntry.objects.filter(action="test.rolled-back").exists()
     record("test.after", actor=alice)
     assert verify().ok
+
+
+def test_anchors_catch_a_chain_rewritten_from_scratch() -> None:
+    entries = fill()
+    anchor = {entries[2].seq: entries[2].hash}
+    assert verify(anchors=anchor).ok
+    # rewrite entry 3 and re-chain everything after it, head included: only the anchor notices
+    tamper("UPDATE audit_auditentry SET target = %s WHERE seq = 3", ["innocent"])
+    previous = AuditEntry.objects.get(seq=2).hash
+    with connection.cursor() as cursor:
+        for entry in AuditEntry.objects.filter(seq__gte=3).order_by("seq"):
+            entry.prev_hash = previous
+            entry.hash = entry.compute_hash()
+            cursor.execute(
+                "UPDATE audit_auditentry SET prev_hash = %s, hash = %s WHERE seq = %s",
+                [entry.prev_hash, entry.hash, entry.seq],
+            )
+            previous = entry.hash
+        cursor.execute("UPDATE audit_audithead SET hash = %s WHERE id = 1", [previous])
+    assert verify().ok  # a perfect forgery for anyone without an anchor
+    problems = verify(anchors=anchor).problems
+    assert [(p.seq, p.kind) for p in problems] == [(3, "anchor mismatch")]
+    assert [p.kind for p in verify(anchors={99: "0" * 64}).problems] == ["anchor mismatch"]

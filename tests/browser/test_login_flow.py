@@ -66,11 +66,8 @@ def tab(
     browser: Browser,
     live_server: LiveServer,
     transactional_db: None,
-    django_db_serialized_rollback: None,
 ) -> Iterator[Tab]:
-    """A fresh context per test. The live server needs a transactional database; its flush
-    would also delete the audit chain's head row that a migration creates, so that row is
-    restored by a serialized rollback."""
+    """A fresh browser context per test, against a transactional database the live server sees."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -99,6 +99,28 @@ def test_disabling_a_user_in_the_administration_is_audited(administrator: User, 
     assert response.status_code == 302, response.content[:3000]
     user.refresh_from_db()
     assert not user.is_active
-    entry = AuditEntry.objects.get(action="consortium.user.update")
-    assert "is_active" in entry.details["changed"]
+    entry = AuditEntry.objects.get(action="user.disable")
+    assert (entry.actor, entry.target) == ("admin1", "user plain")
+    assert not AuditEntry.objects.filter(action="consortium.user.update").exists()
     assert victim_client.get("/").status_code == 302
+
+
+def test_password_reset_in_the_administration_is_audited(administrator: User, user: User) -> None:
+    client = factories.signed_in_client(administrator)
+    new = "a completely new passphrase 77"
+    response = client.post(
+        f"/admin/identity/user/{user.pk}/password/",
+        {"password1": new, "password2": new, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content[:3000]
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert AuditEntry.objects.filter(action="user.password_reset", target="user plain").exists()
+
+
+def test_admin_sign_out_signs_out(administrator: User) -> None:
+    client = factories.signed_in_client(administrator)
+    response = client.post("/admin/logout/", follow=True)
+    assert response.redirect_chain[0] == ("/logout/", 307)
+    assert client.get("/").status_code == 302
+    assert AuditEntry.objects.filter(action="logout", actor="admin1").exists()

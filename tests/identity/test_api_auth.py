@@ -147,3 +147,14 @@ def test_malformed_token_request_gets_the_error_shape() -> None:
     assert response.status_code == 422
     body = response.json()["error"]
     assert body["code"] == "invalid" and body["details"]
+
+
+def test_throttled_second_factor_does_not_reveal_the_password(user: User) -> None:
+    device = TOTPDevice.objects.get(user=user)
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_count=5, throttling_failure_timestamp=timezone.now()
+    )
+    right = get_token(Client(), user)
+    wrong = get_token(Client(), user, password="wrong password 12345")
+    assert right.status_code == wrong.status_code == 401
+    assert right.json()["error"]["message"] == wrong.json()["error"]["message"]

@@ -68,3 +68,10 @@ def test_session_cookie_flags(user: User) -> None:
     )
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_session_lifetime_also_binds_api_calls_made_with_the_session(user: User) -> None:
+    client = factories.signed_in_client(user)
+    assert client.get("/api/v1/me").status_code == 200
+    age_session(client, login_ago=settings.SESSION_MAX_AGE + 1, seen_ago=1)
+    assert client.get("/api/v1/me").status_code == 401

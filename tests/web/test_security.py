@@ -139,3 +139,19 @@ def test_gate_is_installed_last_so_it_sees_the_user() -> None:
     from django.conf import settings
 
     assert settings.MIDDLEWARE[-1].endswith(AccessGateMiddleware.__name__)
+
+
+def test_client_address_comes_from_trusted_proxies_only(settings, user: User) -> None:
+    from cohortvault.audit.models import AuditEntry
+
+    settings.COHORTVAULT_TRUSTED_PROXIES = ["10.0.0.1"]
+    for remote in ("10.0.0.1", "192.0.2.50"):
+        Client(REMOTE_ADDR=remote).post(
+            "/login/",
+            {"username": f"from-{remote}", "password": "x" * 12},
+            HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.4",
+        )
+    recorded = dict(
+        AuditEntry.objects.filter(action="login.failed").values_list("actor", "client_ip")
+    )
+    assert recorded == {"from-10.0.0.1": "198.51.100.4", "from-192.0.2.50": "192.0.2.50"}

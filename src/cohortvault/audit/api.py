@@ -25,6 +25,7 @@ class EntryOut(Schema):
     reason: str
     details: dict[str, Any]
     channel: str
+    client_ip: str
     request_id: str
     hash: str
 

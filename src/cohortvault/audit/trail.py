@@ -118,24 +118,25 @@ class Verification:
         return not self.problems
 
 
-def verify(progress: Any = None) -> Verification:
+def verify(progress: Any = None, anchors: dict[int, str] | None = None) -> Verification:
     """Walk the whole chain; report edited, missing, reordered and truncated entries.
 
-    ``progress`` is called with the number of entries checked so far, every thousand entries.
+    ``anchors`` maps entry numbers to hashes written down outside the instance (``audit
+    head``); a chain rewritten from scratch still fails to match them. ``progress`` is called
+    with the number of entries checked so far, every thousand entries.
     """
+    anchors = dict(anchors or {})
     result = Verification()
     expected_seq = 1
     prev_hash = GENESIS_HASH
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
         if entry.seq != expected_seq:
             missing = (
-                f"#{expected_seq}"
+                f"entry #{expected_seq} is"
                 if entry.seq == expected_seq + 1
-                else f"#{expected_seq}–#{entry.seq - 1}"
+                else f"entries #{expected_seq}–#{entry.seq - 1} are"
             )
-            result.problems.append(
-                Problem(entry.seq, "missing", f"entries {missing} are missing (deleted)")
-            )
+            result.problems.append(Problem(entry.seq, "missing", f"{missing} missing (deleted)"))
         if entry.prev_hash != prev_hash:
             result.problems.append(
                 Problem(
@@ -148,12 +149,19 @@ def verify(progress: Any = None) -> Verification:
             result.problems.append(
                 Problem(entry.seq, "edited", "content does not match its hash (edited)")
             )
+        anchored = anchors.pop(entry.seq, None)
+        if anchored is not None and anchored != entry.hash:
+            result.problems.append(
+                Problem(entry.seq, "anchor mismatch", "differs from the hash recorded outside")
+            )
         prev_hash = entry.hash
         expected_seq = entry.seq + 1
         result.entries += 1
         result.last_seq, result.last_hash = entry.seq, entry.hash
         if progress is not None and result.entries % 1000 == 0:
             progress(result.entries)
+    for seq in sorted(anchors):
+        result.problems.append(Problem(seq, "anchor mismatch", "the anchored entry is missing"))
     head = AuditHead.objects.filter(pk=1).first()
     if head is None:
         result.problems.append(Problem(None, "missing head", "the chain head row is missing"))

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -18,6 +19,7 @@ from cohortvault.consortium import services
 from cohortvault.consortium.models import Group, Membership, Project, Site, Study, Timepoint
 from cohortvault.errors import CohortvaultError
 from cohortvault.identity.models import User
+from cohortvault.identity.services import set_user_active
 from cohortvault.web.admin_site import PolicyModelAdmin, admin_site, principal_of
 
 
@@ -145,6 +147,21 @@ class ConsortiumUserAdmin(UserAdmin, AuditedAdmin):  # type: ignore[type-arg]
     )
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = []
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        changed = list(form.changed_data)
+        if change and "is_active" in changed:
+            # Disabling is its own audited act; it ends the user's sessions and tokens.
+            set_user_active(principal_of(request), obj.username, active=obj.is_active)
+            changed.remove("is_active")
+            if not changed:
+                return
+        services.save_record(principal_of(request), obj, changed=changed)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        # The new password and its audit entry land together or not at all.
+        with transaction.atomic():
+            return super().user_change_password(request, id, form_url)
 
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         if "'password'" in str(message):

@@ -25,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Facility, Principal
 from cohortvault.audit.models import AuditEntry
-from cohortvault.audit.trail import Outcome, record
+from cohortvault.audit.trail import Outcome, current_context, record
 from cohortvault.errors import Invalid, NotAuthenticated, NotFound, Throttled
 from cohortvault.identity.models import (
     ApiToken,
@@ -91,13 +91,18 @@ def check_password_login(username: str, password: str) -> User:
     """First step of signing in. Unknown users, wrong passwords and disabled accounts all fail
     with the same message (Django's backend also spends the same hashing time on each).
 
-    After too many failures for one username (known or not) within the window, sign-ins with
-    it are refused for a while; the failures are counted from the audit trail itself.
+    After too many failures for one username (known or not) from one client address within
+    the window, sign-ins with it from there are refused for a while; the failures are counted
+    from the audit trail itself. (Counting per address too keeps a stranger from locking a
+    colleague out; the second factor still stands behind any password guessed elsewhere.)
     """
     username = username[:150]
     window_start = timezone.now() - timedelta(seconds=settings.COHORTVAULT_LOGIN_FAILURE_WINDOW)
     recent_failures = AuditEntry.objects.filter(
-        action="login.failed", actor=username, at__gte=window_start
+        action="login.failed",
+        actor=username,
+        client_ip=current_context().client_ip,
+        at__gte=window_start,
     ).count()
     if recent_failures >= settings.COHORTVAULT_LOGIN_FAILURE_LIMIT:
         with transaction.atomic():
@@ -241,7 +246,8 @@ def issue_login_token(username: str, password: str, otp: str) -> IssuedToken:
     user = check_password_login(username, password)
     try:
         verify_second_factor(user, otp)
-    except NotAuthenticated:
+    except (NotAuthenticated, Throttled):
+        # One answer whatever failed: a distinct "throttled" would confirm the password.
         raise NotAuthenticated(INVALID_LOGIN) from None
     lifetime = timedelta(seconds=settings.COHORTVAULT_LOGIN_TOKEN_LIFETIME)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -42,7 +42,10 @@ class ConsortiumAdminSite(admin.AdminSite):
         )
 
     def logout(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        return HttpResponseRedirect(reverse("consortium:dashboard"))
+        """Hand the admin's sign-out form (a POST with its CSRF token) to the real sign-out."""
+        response = HttpResponseRedirect(reverse("identity:logout"))
+        response.status_code = 307  # keep the method and body: the real sign-out wants a POST
+        return response
 
 
 class PolicyModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from cohortvault.errors import error_body
+from cohortvault.errors import NotFound, error_body
 
 TITLES = {
     400: "Bad request",
@@ -68,9 +68,7 @@ def permission_denied(request: HttpRequest, exception: Any = None) -> HttpRespon
 
 
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return render_error(
-        request, status=404, message="There is nothing here, or you may not see it."
-    )
+    return render_error(request, status=404, message=NotFound.default_message)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -46,7 +46,13 @@ LAST_SEEN = "cohortvault_last_seen"
 
 
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's address; behind a trusted proxy, the last hop it added to X-Forwarded-For."""
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    if remote in settings.COHORTVAULT_TRUSTED_PROXIES:
+        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if forwarded and forwarded[-1]:
+            return str(forwarded[-1][:64])
+    return remote
 
 
 class RequestIdMiddleware:
@@ -91,7 +97,7 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.user.is_authenticated and not request.path.startswith("/api/"):
+        if request.user.is_authenticated:
             now = time.time()
             login_at = float(request.session.get(LOGIN_AT, 0))
             last_seen = float(request.session.get(LAST_SEEN, login_at))
