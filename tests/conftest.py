@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -14,6 +16,12 @@ from tests import factories
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _blob_store(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test stores blobs in a folder of its own (the database is rolled back; disks are not)."""
+    settings.DATA_DIR = tmp_path_factory.mktemp("data")
 
 
 @pytest.fixture

@@ -106,12 +106,21 @@ class PostgresServer:
 _state: dict[str, object] = {}
 
 
+def _write_master_key(path: Path) -> None:
+    import pyrage
+
+    from cohortvault.storage.keyfile import write_identity_file
+
+    write_identity_file(path, pyrage.x25519.Identity.generate())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cohortvault-test-"))
     _state["data_dir"] = data_dir
+    _write_master_key(data_dir / "master.key")
     os.environ["COHORTVAULT_DATA_DIR"] = str(data_dir)
     os.environ.pop("COHORTVAULT_DATABASE_URL", None)
     if early_config.known_args_namespace.db == "postgres":

@@ -12,6 +12,7 @@ from cohortvault import __version__
 from cohortvault.audit.api import router as audit_router
 from cohortvault.consortium.api import router as consortium_router
 from cohortvault.errors import CohortvaultError, NotFound, error_body
+from cohortvault.files.api import router as files_router
 from cohortvault.identity.api import router as identity_router
 from cohortvault.identity.auth import BearerToken, VerifiedSession
 from cohortvault.web.errors import CODES, request_id_of
@@ -34,6 +35,7 @@ api = NinjaAPI(
 api.add_router("/auth", identity_router)
 api.add_router("", consortium_router)
 api.add_router("/audit", audit_router)
+api.add_router("", files_router)
 
 
 def _error(

@@ -13,6 +13,7 @@ import click
 
 from cohortvault import __version__, instance
 from cohortvault.audit.cli import audit
+from cohortvault.storage.cli import keys, storage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +23,8 @@ def main() -> None:
 
 
 main.add_command(audit)
+main.add_command(keys)
+main.add_command(storage)
 
 
 @main.command()

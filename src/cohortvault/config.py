@@ -99,6 +99,25 @@ class Config:
     login_token_lifetime: int = setting(
         3600, "Seconds a token from `POST /api/v1/auth/token` stays valid."
     )
+    retention_days: int = setting(
+        3,
+        "Days an overwritten or deleted file stays restorable by whoever may write its area; "
+        "`cohortvault storage gc` (and the server, hourly) purges older versions.",
+    )
+    max_upload_size: int = setting(
+        100 * 1024**3, "Largest file accepted, in bytes; larger uploads are refused before storing."
+    )
+    min_free_space: int = setting(
+        1024**3,
+        "Bytes the blob store's disk must keep free: an upload that would eat into them is "
+        "refused before it starts.",
+    )
+    upload_expiry_hours: int = setting(
+        24, "Hours an unfinished resumable upload can be continued before it is discarded."
+    )
+    gc_interval: int = setting(
+        3600, "Seconds between garbage collections while serving (0 turns them off)."
+    )
     time_zone: str = setting("UTC", "Time zone used to display dates.")
     log_level: str = setting("INFO", "Logging level of the server process.")
 
@@ -186,6 +205,8 @@ def validate(config: Config) -> None:
         raise ConfigurationError("session timeouts must be positive")
     if config.session_idle_timeout > config.session_max_age:
         raise ConfigurationError("session_idle_timeout cannot exceed session_max_age")
+    if config.retention_days < 0 or config.max_upload_size <= 0 or config.upload_expiry_hours <= 0:
+        raise ConfigurationError("retention, upload size and upload expiry must be positive")
     if config.login_token_lifetime <= 0:
         raise ConfigurationError("login_token_lifetime must be positive")
 

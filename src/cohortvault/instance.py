@@ -19,7 +19,6 @@ from cohortvault import config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MASTER_KEY_MODE = 0o600
 MASTER_KEY_FILE = "master.key"
 
 
@@ -90,10 +89,9 @@ def write_master_key(path: Path) -> None:
     """Generate the instance master key (an age X25519 identity), readable by the owner only."""
     import pyrage
 
-    identity = pyrage.x25519.Identity.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, MASTER_KEY_MODE)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(f"# cohortvault master key; public key {identity.to_public()}\n{identity}\n")
+    from cohortvault.storage.keyfile import write_identity_file
+
+    write_identity_file(path, pyrage.x25519.Identity.generate(), replace=False)
 
 
 def migrate() -> None:

@@ -28,8 +28,10 @@ INSTALLED_APPS = [
     "ninja",
     "cohortvault.web",
     "cohortvault.audit",
+    "cohortvault.storage",
     "cohortvault.identity",
     "cohortvault.consortium",
+    "cohortvault.files",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +142,11 @@ COHORTVAULT_LOGIN_TOKEN_LIFETIME = CONFIG.login_token_lifetime
 COHORTVAULT_LOGIN_FAILURE_LIMIT = CONFIG.login_failure_limit
 COHORTVAULT_LOGIN_FAILURE_WINDOW = CONFIG.login_failure_window
 COHORTVAULT_MASTER_KEY_FILE = DATA_DIR / CONFIG.master_key_file
+COHORTVAULT_RETENTION_DAYS = CONFIG.retention_days
+COHORTVAULT_MAX_UPLOAD_SIZE = CONFIG.max_upload_size
+COHORTVAULT_MIN_FREE_SPACE = CONFIG.min_free_space
+COHORTVAULT_UPLOAD_EXPIRY_HOURS = CONFIG.upload_expiry_hours
+COHORTVAULT_GC_INTERVAL = CONFIG.gc_interval
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,1 @@
+"""Files in areas: list, read, write, move, delete, versions and self-service restore."""

@@ -1,0 +1,259 @@
+"""Uploads that do not fit one request: resumable uploads in chunks, and batches of many files.
+
+A resumable upload is a blob that grows one encrypted part per chunk; the file appears only
+when the upload is completed. A batch is a tar stream of many files stored in one
+transaction, all or nothing, with one sync of the disk for all of them.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cohortvault.access.policy import Action, Principal
+from cohortvault.audit.trail import record
+from cohortvault.errors import Conflict, Invalid, NotFound
+from cohortvault.files.models import Upload
+from cohortvault.files.services import (
+    Entry,
+    add_version,
+    area_secrets,
+    check_room,
+    checked,
+    entry_of,
+    file_node,
+    store_blob,
+)
+from cohortvault.storage import blobs, paths
+from cohortvault.storage.keys import secrets_for
+from cohortvault.storage.maintenance import backend, forget_blob
+from cohortvault.storage.models import Blob
+
+__all__ = [
+    "UploadState",
+    "abort_upload",
+    "append_upload",
+    "complete_upload",
+    "start_upload",
+    "upload_state",
+    "write_batch",
+]
+
+MAX_BATCH_FILES = 10_000
+
+
+@dataclass(frozen=True)
+class UploadState:
+    id: str
+    path: str
+    offset: int
+    expected_size: int | None
+    expires_at: datetime
+
+
+def _state(upload: Upload) -> UploadState:
+    return UploadState(
+        id=str(upload.id),
+        path=f"{upload.area}/{upload.path}",
+        offset=upload.blob.size,
+        expected_size=upload.expected_size,
+        expires_at=upload.expires_at,
+    )
+
+
+def start_upload(principal: Principal, raw_path: str, *, size: int | None = None) -> UploadState:
+    area_path = checked(principal, raw_path, Action.WRITE, "upload.start")
+    if not area_path.path:
+        raise Invalid("Give a file name inside the area.")
+    check_room(size)
+    key_row, _ = area_secrets(area_path.area)
+    with transaction.atomic():
+        blob = Blob.objects.create(area_key=key_row, complete=False)
+        upload = Upload.objects.create(
+            area=area_path.area.path,
+            path=area_path.path,
+            owner_id=principal.user_id or 0,
+            owner=principal.username,
+            blob=blob,
+            expected_size=size,
+            expires_at=timezone.now() + timedelta(hours=settings.COHORTVAULT_UPLOAD_EXPIRY_HOURS),
+        )
+        record(
+            "files.upload.start",
+            actor=principal,
+            target=area_path.full,
+            details={"upload": str(upload.id), "size": size},
+        )
+    return _state(upload)
+
+
+def _own_upload(principal: Principal, upload_id: str, *, lock: bool = False) -> Upload:
+    try:
+        key = uuid.UUID(str(upload_id))
+    except ValueError:
+        raise NotFound() from None
+    uploads = Upload.objects.select_related("blob__area_key")
+    if lock:
+        uploads = uploads.select_for_update()
+    upload = uploads.filter(pk=key, owner_id=principal.user_id or -1).first()
+    if upload is None or upload.expires_at <= timezone.now():
+        raise NotFound("No such upload (finished, aborted, expired, or someone else's).")
+    checked(principal, f"{upload.area}/{upload.path}", Action.WRITE, "upload")
+    return upload
+
+
+def upload_state(principal: Principal, upload_id: str) -> UploadState:
+    return _state(_own_upload(principal, upload_id))
+
+
+def append_upload(
+    principal: Principal, upload_id: str, *, offset: int, source: Any, length: int | None
+) -> UploadState:
+    """Add a chunk at ``offset`` (which must be the current end); a chunk cut short adds nothing,
+    so the client simply sends it again from the same offset."""
+    upload = _own_upload(principal, upload_id)
+    blob = upload.blob
+    if offset != blob.size:
+        raise Conflict(
+            f"The upload is at byte {blob.size}, not {offset}.", details=[{"offset": blob.size}]
+        )
+    limit = settings.COHORTVAULT_MAX_UPLOAD_SIZE - blob.size
+    if upload.expected_size is not None:
+        limit = min(limit, upload.expected_size - blob.size)
+    check_room(length)
+    keys = secrets_for(blob.area_key)
+    part = blob.parts
+    written = blobs.write_part(
+        backend(), keys, blob.id.hex, part, source, limit=limit, expected_size=length
+    )
+    with transaction.atomic():
+        current = Blob.objects.select_for_update().get(pk=blob.pk)
+        if current.size != offset or current.parts != part:
+            backend().delete_part(blob.id.hex, part)
+            raise Conflict(
+                "Another chunk arrived first; ask for the upload's offset.",
+                details=[{"offset": current.size}],
+            )
+        current.part_sizes = [*current.part_sizes, written.size]
+        current.part_checksums = [*current.part_checksums, written.checksum]
+        current.size += written.size
+        current.save(update_fields=["part_sizes", "part_checksums", "size"])
+        record(
+            "files.upload.append",
+            actor=principal,
+            target=f"{upload.area}/{upload.path}",
+            details={"upload": str(upload.id), "offset": offset, "size": written.size},
+        )
+    upload.blob = current
+    return _state(upload)
+
+
+def complete_upload(principal: Principal, upload_id: str) -> Entry:
+    upload = _own_upload(principal, upload_id)
+    area_path = paths.parse(f"{upload.area}/{upload.path}")
+    with transaction.atomic():
+        upload = (
+            Upload.objects.select_for_update().select_related("blob__area_key").get(pk=upload.pk)
+        )
+        blob = upload.blob
+        if upload.expected_size is not None and blob.size != upload.expected_size:
+            raise Conflict(
+                f"Only {blob.size} of {upload.expected_size} bytes have arrived.",
+                details=[{"offset": blob.size}],
+            )
+        keys = secrets_for(blob.area_key)
+        blob.checksum = blobs.combine_checksums(keys.mac_key, blob.part_checksums)
+        blob.complete = True
+        blob.save(update_fields=["checksum", "complete"])
+        node = file_node(area_path, principal.username)
+        version = add_version(node, blob, principal, note="resumable upload")
+        upload.delete()
+        record(
+            "files.write",
+            actor=principal,
+            target=area_path.full,
+            details={"version": version.pk, "size": blob.size, "upload": str(upload_id)},
+        )
+    return entry_of(node)
+
+
+def abort_upload(principal: Principal, upload_id: str) -> None:
+    upload = _own_upload(principal, upload_id)
+    with transaction.atomic():
+        blob = upload.blob
+        upload.delete()
+        forget_blob(blob)
+        record(
+            "files.upload.abort",
+            actor=principal,
+            target=f"{upload.area}/{upload.path}",
+            details={"upload": str(upload_id)},
+        )
+
+
+def write_batch(principal: Principal, raw_folder: str, stream: IO[bytes]) -> list[Entry]:
+    """Store every regular file of a tar stream under a folder, all or nothing.
+
+    Member names are checked like any other path; links, devices and absolute or escaping
+    names refuse the whole batch. The files are written without a sync each, then the disk is
+    synced once and all of them are recorded in one transaction.
+    """
+    folder = checked(principal, raw_folder, Action.WRITE, "write")
+    key_row, keys = area_secrets(folder.area)
+    stored: list[tuple[paths.AreaPath, Blob]] = []
+    store = backend()
+    try:
+        try:
+            archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115
+        except tarfile.TarError as exc:
+            raise Invalid(f"Not a tar stream: {exc}") from None
+        with archive:
+            for member in archive:
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise Invalid(f"{member.name!r}: only regular files can be uploaded.")
+                if len(stored) >= MAX_BATCH_FILES:
+                    raise Invalid(f"At most {MAX_BATCH_FILES} files per batch.")
+                target = paths.parse(f"{folder.full}/{member.name}")
+                if target.area != folder.area:
+                    raise Invalid(f"{member.name!r} leaves the folder.")
+                check_room(member.size)
+                content = archive.extractfile(member)
+                assert content is not None
+                blob = store_blob(key_row, keys, content, size=member.size, durable=False)
+                stored.append((target, blob))
+        store.sync()
+        with transaction.atomic():
+            entries = []
+            for target, blob in stored:
+                blob.save(force_insert=True)
+                node = file_node(target, principal.username)
+                version = add_version(node, blob, principal)
+                record(
+                    "files.write",
+                    actor=principal,
+                    target=target.full,
+                    details={"version": version.pk, "size": blob.size, "batch": True},
+                )
+                entries.append(entry_of(node))
+    except tarfile.TarError as exc:
+        _discard(stored)
+        raise Invalid(f"The tar stream is damaged: {exc}") from None
+    except BaseException:
+        _discard(stored)
+        raise
+    return entries
+
+
+def _discard(stored: list[tuple[paths.AreaPath, Blob]]) -> None:
+    store = backend()
+    for _, blob in stored:
+        store.delete(blob.id.hex)

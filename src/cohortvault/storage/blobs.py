@@ -1,0 +1,368 @@
+"""The blob store: encrypted parts on disk, written atomically, read as a stream.
+
+Writes pull from the source in large blocks, count and checksum the plaintext, and let age
+encrypt it straight into a temporary file; the file is fsynced and renamed into place only when
+the whole part arrived. Nothing is held in memory beyond one block, so size does not matter.
+Reads decrypt in a helper thread into a small bounded queue. Tampered ciphertext fails age's
+authentication and raises ``BlobCorrupt``.
+
+The backend (where encrypted bytes live) is a ``BlobBackend`` protocol; ``LocalBlobBackend``
+keeps them in the data directory. An object store can implement the same four methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import queue
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pyrage
+
+from cohortvault.errors import CohortvaultError, Invalid
+from cohortvault.storage.keyfile import fsync_directory
+from cohortvault.storage.keys import AreaSecrets
+
+BLOCK = 1024 * 1024
+QUEUE_DEPTH = 8
+
+
+class BlobCorrupt(CohortvaultError):
+    status = 500
+    code = "blob_corrupt"
+    default_message = "Stored content failed its integrity check."
+
+
+class TooLarge(Invalid):
+    status = 413
+    code = "too_large"
+    default_message = "The upload is larger than allowed."
+
+
+class Incomplete(Invalid):
+    code = "incomplete"
+    default_message = "The upload ended before all its bytes arrived; nothing was stored."
+
+
+class BlobBackend(Protocol):
+    def part_writer(
+        self, blob_id: str, part: int, *, durable: bool = True
+    ) -> contextlib.AbstractContextManager[IO[bytes]]:
+        """A file to write one encrypted part into; published atomically when the block ends
+        without error, discarded otherwise. ``durable=False`` skips the fsyncs for callers
+        that sync a whole batch at once (``sync``)."""
+
+    def part_reader(self, blob_id: str, part: int) -> IO[bytes]: ...
+
+    def delete(self, blob_id: str) -> None: ...
+
+    def delete_part(self, blob_id: str, part: int) -> None: ...
+
+    def stored_blobs(self) -> Iterator[tuple[str, float]]:
+        """Every stored blob id with the time its newest part was written."""
+
+    def free_bytes(self) -> int | None: ...
+
+    def sync(self) -> None:
+        """Make every part written with ``durable=False`` durable."""
+
+
+class LocalBlobBackend:
+    """Parts as files ``blobs/ab/cd/<id>.<part>`` under the data directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.temporary = root / ".tmp"
+
+    def _path(self, blob_id: str, part: int) -> Path:
+        return self.root / blob_id[:2] / blob_id[2:4] / f"{blob_id}.{part}"
+
+    @contextlib.contextmanager
+    def part_writer(self, blob_id: str, part: int, *, durable: bool = True) -> Iterator[IO[bytes]]:
+        self.temporary.mkdir(parents=True, exist_ok=True)
+        temporary = self.temporary / f"{blob_id}.{part}.{uuid.uuid4().hex}"
+        final = self._path(blob_id, part)
+        handle = open(temporary, "xb", buffering=BLOCK)  # noqa: SIM115
+        try:
+            yield handle
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+            handle.close()
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, final)
+            if durable:
+                fsync_directory(final.parent)
+        finally:
+            if not handle.closed:
+                handle.close()
+            temporary.unlink(missing_ok=True)
+
+    def part_reader(self, blob_id: str, part: int) -> IO[bytes]:
+        try:
+            return open(self._path(blob_id, part), "rb", buffering=BLOCK)
+        except FileNotFoundError:
+            raise BlobCorrupt(f"Part {part} of blob {blob_id} is missing from the store.") from None
+
+    def delete(self, blob_id: str) -> None:
+        directory = self._path(blob_id, 0).parent
+        for path in directory.glob(f"{blob_id}.*"):
+            path.unlink(missing_ok=True)
+
+    def delete_part(self, blob_id: str, part: int) -> None:
+        self._path(blob_id, part).unlink(missing_ok=True)
+
+    def stored_blobs(self) -> Iterator[tuple[str, float]]:
+        newest: dict[str, float] = {}
+        if not self.root.exists():
+            return iter(())
+        for path in self.root.glob("??/??/*.*"):
+            blob_id = path.name.split(".", 1)[0]
+            with contextlib.suppress(FileNotFoundError):
+                newest[blob_id] = max(newest.get(blob_id, 0.0), path.stat().st_mtime)
+        return iter(newest.items())
+
+    def free_bytes(self) -> int | None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self.root).free
+
+    def sync(self) -> None:
+        os.sync()
+
+    def clean_temporary(self, older_than: float) -> int:
+        """Remove temporary files left by writes that were killed before they finished."""
+        removed = 0
+        if self.temporary.exists():
+            for path in self.temporary.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < older_than:
+                        path.unlink()
+                        removed += 1
+        return removed
+
+
+class _Reader:
+    """Feeds age from the source in large blocks while counting and checksumming."""
+
+    def __init__(self, source: Any, mac_key: bytes, limit: int | None) -> None:
+        self.source = source
+        self.mac = hmac.new(mac_key, digestmod=hashlib.sha256)
+        self.limit = limit
+        self.size = 0
+        self.buffer = memoryview(b"")
+        self.eof = False
+        self.error: BaseException | None = None
+
+    def _fill(self) -> None:
+        try:
+            block = self.source.read(BLOCK)
+        except Exception as exc:  # a client that vanished mid-upload, say
+            self.error = Incomplete(f"The upload was interrupted: {exc}")
+            raise self.error from exc
+        if not block:
+            self.eof = True
+            return
+        self.size += len(block)
+        if self.limit is not None and self.size > self.limit:
+            self.error = TooLarge(f"The upload is larger than the limit of {self.limit} bytes.")
+            raise self.error
+        self.mac.update(block)
+        self.buffer = memoryview(block)
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.buffer and not self.eof:
+            self._fill()
+        if size < 0 or size >= len(self.buffer):
+            chunk, self.buffer = bytes(self.buffer), memoryview(b"")
+            return chunk
+        chunk, self.buffer = bytes(self.buffer[:size]), self.buffer[size:]
+        return chunk
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    size: int
+    checksum: str
+
+
+def write_part(
+    backend: BlobBackend,
+    keys: AreaSecrets,
+    blob_id: str,
+    part: int,
+    source: Any,
+    *,
+    limit: int | None = None,
+    expected_size: int | None = None,
+    durable: bool = True,
+) -> WrittenPart:
+    """Encrypt everything ``source.read`` yields into one part of a blob, atomically.
+
+    ``expected_size`` (e.g. Content-Length) turns a short read, as when a client disconnects,
+    into ``Incomplete``; ``limit`` stops an over-long upload as soon as it passes the limit.
+    In both cases nothing is published.
+    """
+    reader = _Reader(source, keys.mac_key, limit)
+    with backend.part_writer(blob_id, part, durable=durable) as out:
+        try:
+            pyrage.encrypt_io(reader, out, [keys.recipient])
+        except Exception:
+            if reader.error is not None:  # raised by our reader, surfaced by age as its own
+                raise reader.error from None
+            raise
+        if expected_size is not None and reader.size != expected_size:
+            raise Incomplete(
+                f"Received {reader.size} of {expected_size} bytes; nothing was stored."
+            )
+    return WrittenPart(size=reader.size, checksum=reader.mac.hexdigest())
+
+
+def combine_checksums(mac_key: bytes, part_checksums: list[str]) -> str:
+    """The blob's checksum: an HMAC over its parts' HMACs, in order."""
+    joined = b"".join(bytes.fromhex(c) for c in part_checksums)
+    return hmac.new(mac_key, joined, hashlib.sha256).hexdigest()
+
+
+class _QueueWriter:
+    """Collects age's small writes into blocks for the reading side."""
+
+    def __init__(self, chunks: queue.Queue[bytes | BaseException | None]) -> None:
+        self.chunks = chunks
+        self.pending = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.pending += data
+        if len(self.pending) >= BLOCK:
+            self.chunks.put(bytes(self.pending))
+            self.pending.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.chunks.put(bytes(self.pending))
+            self.pending.clear()
+
+
+def read_part(backend: BlobBackend, keys: AreaSecrets, blob_id: str, part: int) -> Iterator[bytes]:
+    """Decrypt one part as a stream of blocks (at most a few blocks in memory)."""
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+    source = backend.part_reader(blob_id, part)
+    stop = threading.Event()
+
+    def decrypt() -> None:
+        try:
+            writer = _QueueWriter(chunks)
+            pyrage.decrypt_io(source, writer, [keys.identity])
+            writer.flush()
+            chunks.put(None)
+        except BaseException as exc:  # handed to the reading side
+            if not stop.is_set():
+                chunks.put(exc)
+        finally:
+            source.close()
+
+    worker = threading.Thread(target=decrypt, name=f"decrypt-{blob_id}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise BlobCorrupt(
+                    f"Blob {blob_id} part {part} failed decryption (tampered or damaged)."
+                ) from item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock the worker if the reader stopped early
+            with contextlib.suppress(queue.Empty):
+                chunks.get(timeout=0.05)
+        worker.join()
+
+
+def verify_part(backend: BlobBackend, keys: AreaSecrets, blob_id: str, part: int) -> WrittenPart:
+    """Decrypt a part completely and return its size and checksum, to compare with the record."""
+    mac = hmac.new(keys.mac_key, digestmod=hashlib.sha256)
+    size = 0
+    for block in read_part(backend, keys, blob_id, part):
+        mac.update(block)
+        size += len(block)
+    return WrittenPart(size=size, checksum=mac.hexdigest())
+
+
+class PushWriter:
+    """Write a part by pushing chunks (as Django's upload handlers do) instead of pulling.
+
+    A helper thread pulls from a pipe into ``write_part``; ``close`` waits for it and returns
+    the written part, or raises what went wrong. ``abort`` discards everything.
+    """
+
+    def __init__(
+        self, backend: BlobBackend, keys: AreaSecrets, blob_id: str, *, limit: int | None
+    ) -> None:
+        read_fd, write_fd = os.pipe()
+        self._source = os.fdopen(read_fd, "rb", buffering=BLOCK)
+        self._sink = os.fdopen(write_fd, "wb", buffering=0)
+        self._result: WrittenPart | None = None
+        self._error: BaseException | None = None
+        self._aborted = threading.Event()
+        writer = self
+
+        class Source:
+            def read(self, size: int = -1) -> bytes:
+                data = writer._source.read(size)
+                if not data and writer._aborted.is_set():
+                    raise Incomplete()  # end of pipe because of abort: publish nothing
+                return data
+
+        def run() -> None:
+            try:
+                self._result = write_part(backend, keys, blob_id, 0, Source(), limit=limit)
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                self._source.close()
+
+        self._thread = threading.Thread(target=run, name=f"encrypt-{blob_id}", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        try:
+            self._sink.write(data)
+        except BrokenPipeError:
+            self._thread.join()
+            raise self._error or Incomplete() from None
+
+    def close(self) -> WrittenPart:
+        self._sink.close()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abort(self) -> None:
+        self._aborted.set()
+        with contextlib.suppress(OSError):
+            self._sink.close()
+        self._thread.join()
+
+
+def new_blob_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> float:
+    return time.time()

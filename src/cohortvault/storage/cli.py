@@ -1,0 +1,585 @@
+"""``cohortvault keys …`` and ``cohortvault storage …``: look after the master key, the area
+keys and the blob store.
+
+Secrets never reach the terminal: paper shares go only into the page ``keys paper-backup``
+writes, and ``keys recover`` reads shares from files or hidden prompts. Every command records
+an audit entry as the system (the command line has no signed-in user).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+import pyrage
+import segno
+import shamir_mnemonic
+
+from cohortvault.instance import with_instance
+from cohortvault.storage.keyfile import MasterKeyError, fsync_directory
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ENVIRONMENT_KEY = "COHORTVAULT_MASTER_KEY"
+
+
+@click.group()
+def keys() -> None:
+    """The master key and the area keys it protects."""
+
+
+@click.group()
+def storage() -> None:
+    """The encrypted blob store."""
+
+
+def key_errors(func: F) -> F:
+    """Show a missing or wrong master key as a clean error (exit 1), not a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MasterKeyError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def audit(
+    action: str,
+    *,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    outcome: str = "ok",
+    reason: str = "",
+) -> None:
+    """Record one entry as the system, in its own transaction."""
+    from django.db import transaction
+
+    from cohortvault.access.policy import Principal
+    from cohortvault.audit.trail import record
+
+    with transaction.atomic():
+        record(
+            action,
+            actor=Principal.system(),
+            target=target,
+            details=details,
+            outcome=outcome,
+            reason=reason,
+        )
+
+
+def key_from_environment() -> bool:
+    from django.conf import settings
+
+    return bool(settings.CONFIG.master_key)
+
+
+# --- paper backup ---------------------------------------------------------------------------
+
+
+def share_qr_svg(mnemonic: str, *, title: str = "") -> str:
+    """The QR code of one share as inline SVG (a phone or scanner reads back the words)."""
+    code = segno.make(mnemonic, error="m")
+    return str(code.svg_inline(scale=3, border=4, svgclass="qr", title=title or None))
+
+
+PAGE_STYLE = """
+@page { size: A4; margin: 15mm; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #000; background: #fff; }
+section.share { break-after: page; page-break-after: always; }
+section.share:last-of-type { break-after: auto; page-break-after: auto; }
+h1 { font-size: 18pt; margin: 0 0 4mm; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 1mm 4mm; }
+dt { font-weight: bold; }
+dd { margin: 0; }
+code { font-family: "DejaVu Sans Mono", monospace; word-break: break-all; }
+ol.words { display: grid; grid-template-columns: repeat(3, 1fr); gap: 2mm 6mm;
+           list-style: none; padding: 0; font-family: "DejaVu Sans Mono", monospace;
+           font-size: 13pt; }
+ol.words li { border-bottom: 1px solid #999; padding: 1mm 0; }
+ol.words .n { display: inline-block; width: 2.5em; color: #555; }
+div.bottom { display: flex; gap: 6mm; align-items: flex-start; }
+figure.qr { margin: 2mm 0; flex: none; width: 60mm; }
+figcaption { font-size: 9pt; }
+.instructions { font-size: 10pt; }
+"""
+
+
+def render_paper_backup(mnemonics: list[str], *, threshold: int, recipient: str, made: str) -> str:
+    """A printable page, one share per printed page, self-contained (no external resources)."""
+    count = len(mnemonics)
+    sections = []
+    for number, mnemonic in enumerate(mnemonics, start=1):
+        words = mnemonic.split()
+        grid = "\n".join(
+            f'<li><span class="n">{i}.</span><span class="word">{html.escape(word)}</span></li>'
+            for i, word in enumerate(words, start=1)
+        )
+        qr = share_qr_svg(mnemonic, title=f"Share {number} of {count}")
+        set_prefix = html.escape(" ".join(words[:2]))
+        sections.append(
+            f"""<section class="share" data-share="{number}">
+<h1>cohortvault master key &mdash; share {number} of {count}</h1>
+<dl>
+<dt>Instance</dt><dd>master public key <code class="recipient">{html.escape(recipient)}</code></dd>
+<dt>Share</dt><dd>{number} of {count}; any {threshold} of the {count} shares rebuild the key</dd>
+<dt>Share set</dt><dd>every share of this set begins with &ldquo;{set_prefix}&rdquo;</dd>
+<dt>Made</dt><dd>{html.escape(made)}</dd>
+</dl>
+<ol class="words" data-mnemonic="{html.escape(mnemonic)}">
+{grid}
+</ol>
+<div class="bottom">
+<figure class="qr">{qr}
+<figcaption>Share {number}: its {len(words)} words as a QR code.</figcaption></figure>
+<div class="instructions">
+<p><strong>Secret.</strong> This share is one part of the key that unlocks every file of the
+instance. Fewer than {threshold} shares reveal nothing about the key; {threshold} reveal all.</p>
+<ol>
+<li>Store each share in a different safe, in different places, and keep a list of where they are
+(not of their words).</li>
+<li>To rebuild the key, bring any {threshold} shares together and run
+<code>cohortvault keys recover --data-dir DIR</code> on the server: type the words of each
+share when asked (they are not shown), or save each share's words (or its scanned QR code) to a
+text file and pass it with <code>--share-file FILE</code>.</li>
+<li>The command checks that the rebuilt key is the one with the public key printed above before
+it writes the key file.</li>
+<li>After <code>cohortvault keys rotate-master</code> these shares no longer work: make new ones
+and destroy these.</li>
+</ol>
+</div>
+</div>
+</section>"""
+        )
+    body = "\n".join(sections)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="robots" content="noindex">
+<title>cohortvault master key: paper backup ({threshold} of {count})</title>
+<style>{PAGE_STYLE}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def write_new_private_file(path: Path, text: str) -> None:
+    """Write a file readable by the owner only, never replacing an existing one, and never
+    visible half written (temporary file, fsync, hard link into place)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    fsync_directory(path.parent)
+
+
+@keys.command("paper-backup")
+@click.option(
+    "--shares", "share_count", type=click.IntRange(1, 16), required=True, help="Shares to make."
+)
+@click.option(
+    "--threshold", type=click.IntRange(1, 16), required=True, help="Shares needed to recover."
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The HTML page to write (must not exist yet).",
+)
+@with_instance
+@key_errors
+def paper_backup(share_count: int, threshold: int, output: Path) -> None:
+    """Write the master key as THRESHOLD-of-SHARES paper shares (SLIP-39) to a printable page.
+
+    Only the page holds the words; nothing secret is printed here.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from cohortvault.access.policy import Principal
+    from cohortvault.audit.trail import record
+    from cohortvault.storage import keys as keyring
+
+    if output.exists() or output.is_symlink():
+        raise click.ClickException(f"{output} already exists; choose a new file name")
+    if not output.parent.is_dir():
+        raise click.ClickException(f"{output.parent} is not a directory")
+    mnemonics = keyring.paper_shares(threshold=threshold, shares=share_count)
+    recipient = str(keyring.master_identity().to_public())
+    page = render_paper_backup(
+        mnemonics,
+        threshold=threshold,
+        recipient=recipient,
+        made=timezone.localdate().isoformat(),
+    )
+    with transaction.atomic():
+        record(
+            "keys.paper_backup",
+            actor=Principal.system(),
+            target=recipient,
+            details={"shares": share_count, "threshold": threshold},
+        )
+        try:
+            write_new_private_file(output, page)
+        except FileExistsError:
+            raise click.ClickException(f"{output} already exists; choose a new file name") from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(str(output.resolve()))
+    click.echo(
+        f"Warning: this file holds all {share_count} shares, so it is a full copy of the master "
+        f"key. Print it, put each page in a different safe, then delete the file for good.",
+        err=True,
+    )
+
+
+# --- recovery -------------------------------------------------------------------------------
+
+
+class ShareSet:
+    """SLIP-39 shares collected one by one, checked as they arrive."""
+
+    def __init__(self) -> None:
+        self.shares: dict[int, shamir_mnemonic.Share] = {}
+
+    @property
+    def needed(self) -> int | None:
+        first = next(iter(self.shares.values()), None)
+        return None if first is None else int(first.member_threshold)
+
+    @property
+    def complete(self) -> bool:
+        return self.needed is not None and len(self.shares) >= self.needed
+
+    def add(self, text: str) -> None:
+        """Add one share given as its words (numbers and punctuation around them are ignored);
+        raises ``click.BadParameter`` with the reason when it cannot be used."""
+        words = re.findall(r"[a-z]+", text.lower())
+        try:
+            share = shamir_mnemonic.Share.from_mnemonic(" ".join(words))
+        except shamir_mnemonic.MnemonicError as exc:
+            raise click.BadParameter(f"not a valid share: {exc}") from None
+        if share.group_count != 1 or share.group_threshold != 1:
+            raise click.BadParameter("this share was not made by `cohortvault keys paper-backup`")
+        first = next(iter(self.shares.values()), None)
+        if first is not None and share.group_parameters() != first.group_parameters():
+            raise click.BadParameter(
+                "this share belongs to a different set (another backup or another instance)"
+            )
+        self.shares[share.index] = share
+
+    def mnemonics(self) -> list[str]:
+        """Exactly as many shares as needed (SLIP-39 refuses more than the threshold)."""
+        needed = self.needed or 0
+        return [share.mnemonic() for _, share in sorted(self.shares.items())[:needed]]
+
+
+def split_shares(text: str) -> list[str]:
+    """The shares in a file: one per line when every line holds a whole share, otherwise the
+    whole text is one share (say, the words copied from the grid, several per line)."""
+    lines = [line for line in text.splitlines() if re.search(r"[A-Za-z]", line)]
+    lines = [line for line in lines if not line.lstrip().startswith("#")]
+    if len(lines) > 1 and all(len(re.findall(r"[A-Za-z]+", line)) >= 20 for line in lines):
+        return lines
+    return [" ".join(lines)] if lines else []
+
+
+def prompt_shares(collected: ShareSet) -> None:
+    """Ask for shares with hidden input until there are enough."""
+    while not collected.complete:
+        have = len(collected.shares)
+        need = f" of {collected.needed}" if collected.needed else ""
+        text = click.prompt(
+            f"Words of share {have + 1}{need} (hidden)",
+            hide_input=True,
+            err=True,
+        )
+        try:
+            collected.add(text)
+        except click.BadParameter as exc:
+            click.echo(f"Not accepted: {exc.message}", err=True)
+            continue
+        if len(collected.shares) == have:
+            click.echo("Not accepted: that share was already given.", err=True)
+        else:
+            click.echo(f"Accepted share {len(collected.shares)} of {collected.needed}.", err=True)
+
+
+@contextlib.contextmanager
+def refusal_audited(action: str, target: str) -> Iterator[None]:
+    """Record a refused or failed attempt before its error reaches the operator."""
+    from cohortvault.errors import CohortvaultError
+
+    try:
+        yield
+    except (click.ClickException, CohortvaultError) as exc:
+        audit(action, target=target, outcome="failed", reason=exc.message)
+        raise
+
+
+@keys.command()
+@click.option(
+    "--share-file",
+    "share_files",
+    multiple=True,
+    type=click.File("r", encoding="utf-8"),
+    help="A file with one share's words, or one share per line ('-' reads standard input). "
+    "Repeatable; shares still missing are asked for.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing key file (if it is the same key).")
+@with_instance
+@key_errors
+def recover(share_files: tuple[IO[str], ...], force: bool) -> None:
+    """Rebuild the master key file from paper shares.
+
+    The rebuilt key must be the one the instance's area keys are wrapped with; otherwise
+    nothing is written.
+    """
+    from django.db import transaction
+
+    from cohortvault.access.policy import Principal
+    from cohortvault.audit.trail import record
+    from cohortvault.storage import keys as keyring
+    from cohortvault.storage.keyfile import write_identity_file
+
+    path = keyring.master_key_path()
+    with refusal_audited("keys.recover", str(path)):
+        if key_from_environment():
+            raise click.ClickException(
+                f"the master key comes from {ENVIRONMENT_KEY}; unset it to recover the key file"
+            )
+        if path.exists() and not force:
+            raise click.ClickException(
+                f"{path} exists; move it aside or pass --force to replace it with the same key"
+            )
+        collected = ShareSet()
+        for handle in share_files:
+            for number, text in enumerate(split_shares(handle.read()), start=1):
+                try:
+                    collected.add(text)
+                except click.BadParameter as exc:
+                    raise click.ClickException(
+                        f"{handle.name}, share {number}: {exc.message}"
+                    ) from None
+        if not collected.complete:
+            if sys.stdin.isatty():
+                prompt_shares(collected)
+            elif not share_files:
+                for text in split_shares(sys.stdin.read()):
+                    try:
+                        collected.add(text)
+                    except click.BadParameter as exc:
+                        raise click.ClickException(f"standard input: {exc.message}") from None
+        if not collected.complete:
+            raise click.ClickException(
+                f"{len(collected.shares)} share(s) given but {collected.needed or 'more'} needed"
+            )
+        try:
+            identity = keyring.recover_identity(collected.mnemonics())
+        except pyrage.IdentityError as exc:  # a secret of another length, from another tool
+            raise click.ClickException(f"the shares do not hold an age key: {exc}") from None
+        recipient = str(identity.to_public())
+        expected = keyring.expected_master_recipients()
+        if expected and expected != {recipient}:
+            raise click.ClickException(
+                f"the shares rebuild master key {recipient}, but this instance's area keys are "
+                f"wrapped with {', '.join(sorted(expected))}: they belong to another instance or "
+                f"to a key replaced by `keys rotate-master`. Nothing was written."
+            )
+        replaced = path.exists()
+        with transaction.atomic():
+            record(
+                "keys.recover",
+                actor=Principal.system(),
+                target=str(path),
+                details={
+                    "shares": len(collected.mnemonics()),
+                    "public_key": recipient,
+                    "replaced_file": replaced,
+                    "checked_against_area_keys": bool(expected),
+                },
+            )
+            try:
+                write_identity_file(path, identity, replace=force)
+            except FileExistsError:
+                raise click.ClickException(
+                    f"{path} appeared meanwhile; nothing was written"
+                ) from None
+    keyring.forget_cached_keys()
+    click.echo(f"Wrote {path} (mode 0600) with master key {recipient}.")
+    if not expected:
+        click.echo(
+            "Note: the instance has no area keys yet, so the key could not be checked against it.",
+            err=True,
+        )
+
+
+# --- rotation, destruction, overview --------------------------------------------------------
+
+
+@keys.command("rotate-master")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_instance
+@key_errors
+def rotate_master(yes: bool) -> None:
+    """Re-wrap every area key under a new master key and replace the key file."""
+    from cohortvault.errors import CohortvaultError
+    from cohortvault.storage import keys as keyring
+
+    if key_from_environment():
+        raise click.ClickException(
+            f"the master key comes from {ENVIRONMENT_KEY}; rotate it in your secret store"
+        )
+    old = str(keyring.master_identity().to_public())
+    if not yes:
+        click.confirm(
+            "Replace the master key? Every existing paper share stops working.", abort=True
+        )
+    try:
+        new = str(keyring.rotate_master())
+    except (CohortvaultError, MasterKeyError) as exc:
+        audit("keys.rotate_master", target=old, outcome="failed", reason=str(exc))
+        raise
+    audit("keys.rotate_master", target=new, details={"old_public_key": old, "new_public_key": new})
+    click.echo(f"New master key: {new}")
+    click.echo(
+        "Old paper shares no longer work: make new ones now with `cohortvault keys paper-backup` "
+        "and destroy the old ones.",
+        err=True,
+    )
+
+
+@keys.command()
+@click.argument("area_root")
+@click.option("--yes-really", is_flag=True, help="Confirm that the area's content is to be erased.")
+@with_instance
+def destroy(area_root: str, yes_really: bool) -> None:
+    """Destroy the key of the area AREA_ROOT (e.g. projects/alpha): its content becomes
+    unreadable for good (crypto-shredding). Cannot be undone."""
+    from django.db import transaction
+
+    from cohortvault.access.policy import Principal
+    from cohortvault.audit.trail import record
+    from cohortvault.storage import keys as keyring
+
+    area_root = area_root.strip("/")
+    if not yes_really:
+        raise click.ClickException(
+            f"destroying the key of {area_root} erases its content for good and cannot be "
+            f"undone; repeat with --yes-really"
+        )
+    with transaction.atomic():
+        count = keyring.destroy_area_key(area_root)
+        record("keys.destroy", actor=Principal.system(), target=area_root, details={"blobs": count})
+    click.echo(f"Destroyed the key of {area_root}: {count} blob(s) can never be read again.")
+
+
+@keys.command()
+@with_instance
+def show() -> None:
+    """The master public key, where the master key comes from, and the area keys."""
+    from cohortvault.storage import keys as keyring
+    from cohortvault.storage.models import AreaKey
+
+    if key_from_environment():
+        source = f"environment variable {ENVIRONMENT_KEY}"
+    else:
+        path = keyring.master_key_path()
+        source = f"key file {path}"
+        with contextlib.suppress(FileNotFoundError):
+            source += f" (mode {path.stat().st_mode & 0o777:04o})"
+    total = AreaKey.objects.count()
+    destroyed = AreaKey.objects.filter(destroyed_at__isnull=False).count()
+    expected = keyring.expected_master_recipients()
+    try:
+        public = str(keyring.master_identity().to_public())
+    except MasterKeyError as exc:
+        public, problem = "unavailable", str(exc)
+    else:
+        problem = ""
+        if expected and expected != {public}:
+            problem = f"the area keys are wrapped with {', '.join(sorted(expected))}, not this key"
+    click.echo(f"master public key: {public}")
+    click.echo(f"master key from:   {source}")
+    click.echo(f"area keys:         {total - destroyed} ({destroyed} destroyed)")
+    if problem:
+        raise click.ClickException(problem)
+
+
+# --- the blob store -------------------------------------------------------------------------
+
+
+@storage.command()
+@with_instance
+@key_errors
+def verify() -> None:
+    """Decrypt every blob and check its size and checksum; exit 1 if any fails."""
+    from cohortvault.storage.maintenance import verify_blobs
+    from cohortvault.storage.models import Blob
+
+    complete = Blob.objects.filter(complete=True)
+    total = complete.count()
+    shredded = complete.filter(area_key__destroyed_at__isnull=False).count()
+    checked = 0
+    with click.progressbar(length=total, label="Verifying blobs", file=sys.stderr) as bar:
+
+        def advance(count: int) -> None:
+            nonlocal checked
+            bar.update(count - checked)
+            checked = count
+
+        problems = list(verify_blobs(progress=advance))
+    details = {"blobs": checked, "shredded": shredded, "problems": len(problems)}
+    if problems:
+        audit("storage.verify", details=details, outcome="failed", reason=str(problems[0]))
+        for problem in problems:
+            click.echo(f"PROBLEM {problem}", err=True)
+        click.echo(f"{len(problems)} problem(s) in {checked} blobs", err=True)
+        raise SystemExit(1)
+    audit("storage.verify", details=details)
+    skipped = f" ({shredded} crypto-shredded, not readable)" if shredded else ""
+    click.echo(f"ok: {checked - shredded} blobs verified{skipped}")
+
+
+@storage.command()
+@with_instance
+def gc() -> None:
+    """Remove what retention no longer keeps, stored blobs nothing refers to, and leftovers
+    of interrupted writes."""
+    from cohortvault.storage.maintenance import GRACE_SECONDS, collect_garbage
+
+    report = collect_garbage()
+    audit(
+        "storage.gc",
+        details={
+            "purged": report.purged,
+            "orphans_removed": report.orphans_removed,
+            "temporary_removed": report.temporary_removed,
+        },
+    )
+    for kind, count in sorted(report.purged.items()):
+        click.echo(f"purged {kind}: {count}")
+    click.echo(f"unreferenced blobs removed: {report.orphans_removed}")
+    click.echo(f"temporary files removed: {report.temporary_removed}")
+    click.echo(f"(files younger than {GRACE_SECONDS // 60} minutes are always kept)")
