@@ -20,7 +20,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _blob_store(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Each test stores blobs in a folder of its own (the database is rolled back; disks are not)."""
+    """Each test stores blobs in a folder of its own: the database is rolled back, disks not."""
     settings.DATA_DIR = tmp_path_factory.mktemp("data")
 
 

@@ -13,6 +13,7 @@ import click
 
 from cohortvault import __version__, instance
 from cohortvault.audit.cli import audit
+from cohortvault.files.cli import files, login, logout
 from cohortvault.storage.cli import keys, storage
 
 
@@ -25,6 +26,9 @@ def main() -> None:
 main.add_command(audit)
 main.add_command(keys)
 main.add_command(storage)
+main.add_command(login)
+main.add_command(logout)
+main.add_command(files)
 
 
 @main.command()
@@ -116,10 +120,14 @@ def migrate() -> None:
 @instance.with_instance
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve the instance's web pages and API."""
-    import waitress
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the instance's web pages and API (gunicorn), collecting garbage periodically."""
+    from django.conf import settings
+    from django.db import connections
+
+    from cohortvault import server
 
     pending = instance.pending_migrations()
     if pending:
@@ -128,8 +136,18 @@ def serve(host: str, port: int, threads: int) -> None:
         )
     from cohortvault.wsgi import application
 
+    connections.close_all()  # the workers open their own after the fork
     click.echo(f"cohortvault {__version__} serving on http://{host}:{port}/ (Ctrl-C stops)")
-    waitress.serve(application, host=host, port=port, threads=threads, ident="cohortvault")
+    server.serve(
+        application,
+        data_dir=Path(settings.DATA_DIR),
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        trusted_proxies=settings.COHORTVAULT_TRUSTED_PROXIES,
+        gc_interval=settings.COHORTVAULT_GC_INTERVAL,
+    )
 
 
 @main.group()
@@ -143,3 +161,7 @@ def settings_page() -> None:
     from cohortvault.config import Config, settings_markdown
 
     click.echo(settings_markdown(Config), nl=False)
+
+
+if __name__ == "__main__":
+    main()

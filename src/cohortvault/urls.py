@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("cohortvault.consortium.urls")),
     path("", include("cohortvault.identity.urls")),
     path("audit/", include("cohortvault.audit.urls")),
+    path("files/", include("cohortvault.files.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
     path("healthz", web_views.health, name="health"),

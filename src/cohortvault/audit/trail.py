@@ -55,6 +55,17 @@ def current_context() -> Context:
     return _context.get() or _NO_CONTEXT
 
 
+def _printable(value: Any) -> Any:
+    """Text the database accepts: NUL (refused by PostgreSQL) written as ``\\x00``."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def record(
     action: str,
     *,
@@ -77,12 +88,12 @@ def record(
             seq=head.seq + 1,
             at=timezone.now(),
             actor_id=actor.user_id if actor else None,
-            actor=(actor.username if actor else "") or actor_name,
+            actor=_printable((actor.username if actor else "") or actor_name),
             action=action,
             outcome=outcome,
-            target=target[:1024],
-            reason=reason,
-            details=details or {},
+            target=_printable(target[:1024]),
+            reason=_printable(reason),
+            details=_printable(details or {}),
             request_id=ctx.request_id,
             client_ip=ctx.client_ip,
             channel=ctx.channel,
@@ -93,6 +104,41 @@ def record(
         head.seq, head.hash = entry.seq, entry.hash
         head.save(update_fields=["seq", "hash"])
     return entry
+
+
+def record_many(entries: list[dict[str, Any]], *, actor: Principal | None) -> None:
+    """Append several entries for one actor under one lock of the head (for batches).
+
+    Each item holds ``action`` and optionally ``target``, ``outcome``, ``reason``, ``details``.
+    """
+    ctx = current_context()
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().get(pk=1)
+        seq, previous, now = head.seq, head.hash, timezone.now()
+        rows = []
+        for item in entries:
+            seq += 1
+            entry = AuditEntry(
+                seq=seq,
+                at=now,
+                actor_id=actor.user_id if actor else None,
+                actor=_printable(actor.username if actor else ""),
+                action=item["action"],
+                outcome=item.get("outcome", Outcome.OK),
+                target=_printable(str(item.get("target", ""))[:1024]),
+                reason=_printable(item.get("reason", "")),
+                details=_printable(item.get("details") or {}),
+                request_id=ctx.request_id,
+                client_ip=ctx.client_ip,
+                channel=ctx.channel,
+                prev_hash=previous,
+            )
+            entry.hash = entry.compute_hash()
+            previous = entry.hash
+            rows.append(entry)
+        AuditEntry.objects.bulk_create(rows)
+        head.seq, head.hash = seq, previous
+        head.save(update_fields=["seq", "hash"])
 
 
 @dataclass(frozen=True)

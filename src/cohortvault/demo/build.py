@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from cohortvault.access.policy import Role
 from cohortvault.consortium import services as consortium
 from cohortvault.consortium.models import Project, Site
-from cohortvault.demo import CREDENTIALS_FILE
+from cohortvault.demo import CREDENTIALS_FILE, samples
 from cohortvault.identity import services as identity
 
 SITES = [
@@ -234,6 +234,15 @@ def build(data_dir: Path) -> list[dict[str, Any]]:
                     "note": person.note,
                 }
             )
+    samples.populate(
+        {
+            "oslo": "oslo-kari",
+            "uppsala": "uppsala-lars",
+            "aarhus": "aarhus-mette",
+            "berlin": "berlin-jonas",
+            "madrid": "madrid-lucia",
+        }
+    )
     path = data_dir / CREDENTIALS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

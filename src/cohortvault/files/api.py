@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import register_converter
 from django.utils.http import content_disposition_header
 from ninja import Router, Schema
 from ninja.responses import Status
@@ -17,6 +18,20 @@ from cohortvault.errors import Invalid
 from cohortvault.files import services, uploads
 from cohortvault.files.services import Entry
 
+class AnyPath:
+    """Like Django's ``path`` converter, but also matching line breaks, so that a hostile name
+    reaches the path checks (and the audit trail) instead of falling through to a plain 404."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyPath, "anypath")
 router = Router(tags=["files"])
 
 
@@ -74,7 +89,7 @@ def principal(request: HttpRequest) -> Any:
 
 def content_length(request: HttpRequest, *, required: bool = True) -> int | None:
     raw = request.META.get("CONTENT_LENGTH") or ""
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         if required:
             raise Invalid("Send the body with a Content-Length header.")
         return None
@@ -97,17 +112,17 @@ def download_response(download: services.Download) -> StreamingHttpResponse:
     return response
 
 
-@router.get("/files/{path:path}", response={200: ListingOut})
+@router.get("/files/{anypath:path}", response={200: ListingOut})
 @requires(action=Action.READ, resource="area path")
 def get_file(request: HttpRequest, path: str, version: int | None = None) -> Any:
     """Download a file (as an attachment), or list a folder."""
-    entry = services.stat(principal(request), path)
-    if entry.is_folder:
-        return listing_out(services.list_folder(principal(request), path))
-    return download_response(services.read_file(principal(request), path, version=version))
+    found = services.fetch(principal(request), path, version=version)
+    if isinstance(found, services.Listing):
+        return listing_out(found)
+    return download_response(found)
 
 
-@router.put("/files/{path:path}", response={201: EntryOut})
+@router.put("/files/{anypath:path}", response={201: EntryOut})
 @requires(action=Action.WRITE, resource="area path")
 def put_file(request: HttpRequest, path: str) -> Status[Entry]:
     """Store the request body as the file's new content (streamed; needs Content-Length)."""
@@ -115,26 +130,26 @@ def put_file(request: HttpRequest, path: str) -> Status[Entry]:
     return Status(201, services.write_file(principal(request), path, request, size=size))
 
 
-@router.delete("/files/{path:path}", response=EntryOut)
+@router.delete("/files/{anypath:path}", response=EntryOut)
 @requires(action=Action.DELETE, resource="area path")
 def delete_file(request: HttpRequest, path: str) -> Entry:
     """Delete a file or folder; it stays restorable for the retention period."""
     return services.delete(principal(request), path)
 
 
-@router.get("/stat/{path:path}", response=EntryOut)
+@router.get("/stat/{anypath:path}", response=EntryOut)
 @requires(action=Action.READ, resource="area path")
 def stat(request: HttpRequest, path: str) -> Entry:
     return services.stat(principal(request), path)
 
 
-@router.get("/list/{path:path}", response=ListingOut)
+@router.get("/list/{anypath:path}", response=ListingOut)
 @requires(action=Action.LIST, resource="area path")
 def list_folder(request: HttpRequest, path: str) -> ListingOut:
     return listing_out(services.list_folder(principal(request), path))
 
 
-@router.post("/folders/{path:path}", response={201: EntryOut})
+@router.post("/folders/{anypath:path}", response={201: EntryOut})
 @requires(action=Action.WRITE, resource="area path")
 def make_folder(request: HttpRequest, path: str) -> Status[Entry]:
     return Status(201, services.make_folder(principal(request), path))
@@ -147,33 +162,33 @@ def move(request: HttpRequest, payload: MoveIn) -> Entry:
     return services.move(principal(request), payload.source, payload.target)
 
 
-@router.get("/versions/{path:path}", response=list[VersionOut])
+@router.get("/versions/{anypath:path}", response=list[VersionOut])
 @requires(action=Action.WRITE, resource="area path")
 def versions(request: HttpRequest, path: str) -> list[services.VersionInfo]:
     """Current and retained earlier versions of a file (for those who may write its area)."""
     return services.versions(principal(request), path)
 
 
-@router.get("/deleted/{path:path}", response=list[EntryOut])
+@router.get("/deleted/{anypath:path}", response=list[EntryOut])
 @requires(action=Action.WRITE, resource="area path")
 def recently_deleted(request: HttpRequest, path: str) -> list[Entry]:
     """What was deleted under a folder and can still be restored."""
     return services.recently_deleted(principal(request), path)
 
 
-@router.post("/restore/{path:path}", response=EntryOut)
+@router.post("/restore/{anypath:path}", response=EntryOut)
 @requires(action=Action.WRITE, resource="area path")
 def restore(request: HttpRequest, path: str, payload: RestoreIn) -> Entry:
     """Undelete, or make an earlier version current again."""
     return services.restore(principal(request), path, version=payload.version)
 
 
-@router.post("/batch/{path:path}", response={201: list[EntryOut]})
+@router.post("/batch/{anypath:path}", response={201: list[EntryOut]})
 @requires(action=Action.WRITE, resource="area path")
 def batch(request: HttpRequest, path: str) -> Status[list[Entry]]:
     """Store every file of a tar body under the folder, all or nothing."""
-    content_length(request)
-    return Status(201, uploads.write_batch(principal(request), path, request))  # type: ignore[arg-type]
+    size = content_length(request)
+    return Status(201, uploads.write_batch(principal(request), path, request, size=size))  # type: ignore[arg-type]
 
 
 @router.post("/uploads", response={201: UploadOut})

@@ -15,7 +15,7 @@ from cohortvault.audit.trail import record
 from cohortvault.files.models import FileVersion, Node, Upload
 from cohortvault.files.services import retention
 from cohortvault.storage.maintenance import forget_blob
-from cohortvault.storage.models import Blob
+from cohortvault.storage.models import AreaKey, Blob
 
 
 def purge_expired() -> dict[str, int]:
@@ -31,10 +31,16 @@ def purge_expired() -> dict[str, int]:
             Q(pk__in=Node.objects.filter(current__isnull=False).values("current_id"))
         )
         version_count, _ = old_versions.delete()
-        expired_uploads = list(Upload.objects.filter(expires_at__lte=now).select_related("blob"))
+        shredded = AreaKey.objects.filter(destroyed_at__isnull=False).values("area")
+        expired_uploads = list(
+            Upload.objects.filter(Q(expires_at__lte=now) | Q(area__in=shredded)).select_related(
+                "blob"
+            )
+        )
         for upload in expired_uploads:
             upload.delete()
-        unreferenced = Blob.objects.filter(complete=True).exclude(
+        shredded_nodes, _ = Node.objects.filter(area__in=shredded).delete()
+        unreferenced = Blob.objects.filter(complete=True, purpose="file").exclude(
             Exists(FileVersion.objects.filter(blob=OuterRef("pk")))
         )
         orphans = [*unreferenced, *(u.blob for u in expired_uploads)]
@@ -45,6 +51,7 @@ def purge_expired() -> dict[str, int]:
             "versions purged": version_count,
             "expired uploads": len(expired_uploads),
             "blobs released": len(orphans),
+            "items of destroyed areas": shredded_nodes,
         }
         if any(counts.values()):
             record("files.purge", actor=Principal.system(), details=counts)

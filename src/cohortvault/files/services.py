@@ -35,6 +35,7 @@ __all__ = [
     "Listing",
     "VersionInfo",
     "delete",
+    "fetch",
     "list_folder",
     "make_folder",
     "move",
@@ -204,13 +205,23 @@ def stat(principal: Principal, raw_path: str) -> Entry:
 
 def list_folder(principal: Principal, raw_path: str) -> Listing:
     area_path = checked(principal, raw_path, Action.LIST, "list")
-    if area_path.path:
-        node = _require_node(area_path)
-        if node.kind != Node.Kind.FOLDER:
-            raise Invalid(f"{area_path} is a file, not a folder.")
-        folder = entry_of(node)
-    else:
-        folder = _root_entry(area_path)
+    node = _require_node(area_path) if area_path.path else None
+    if node is not None and node.kind != Node.Kind.FOLDER:
+        raise Invalid(f"{area_path} is a file, not a folder.")
+    return _listing(principal, area_path, node)
+
+
+def fetch(principal: Principal, raw_path: str, *, version: int | None = None) -> Download | Listing:
+    """A file's content, or a folder's listing: one check and one audit entry either way."""
+    area_path = checked(principal, raw_path, Action.READ, "read")
+    node = _require_node(area_path) if area_path.path else None
+    if node is None or node.kind == Node.Kind.FOLDER:
+        return _listing(principal, area_path, node)
+    return _download(principal, area_path, node, version)
+
+
+def _listing(principal: Principal, area_path: paths.AreaPath, node: Node | None) -> Listing:
+    folder = entry_of(node) if node is not None else _root_entry(area_path)
     children = (
         Node.objects.select_related("current")
         .filter(parent_key=path_key(area_path.area.path, area_path.path), deleted_at__isnull=True)
@@ -241,6 +252,13 @@ def read_file(principal: Principal, raw_path: str, *, version: int | None = None
     node = _require_node(area_path)
     if node.kind != Node.Kind.FILE or node.current is None:
         raise Invalid(f"{area_path} is a folder; list it instead.")
+    return _download(principal, area_path, node, version)
+
+
+def _download(
+    principal: Principal, area_path: paths.AreaPath, node: Node, version: int | None
+) -> Download:
+    assert node.current is not None
     chosen = node.current
     if version is not None and version != chosen.pk:
         chosen = _retained_versions(node).filter(pk=version).first()  # type: ignore[assignment]
@@ -264,7 +282,7 @@ def check_room(size: int | None) -> None:
         raise InsufficientStorage()
 
 
-def _ensure_folders(area: str, folder: str, actor: str) -> None:
+def ensure_folders(area: str, folder: str, actor: str) -> None:
     """Create (or bring back) ``folder`` and every folder above it; refuse if one is a file."""
     parts = folder.split("/") if folder else []
     for depth in range(1, len(parts) + 1):
@@ -282,7 +300,7 @@ def _ensure_folders(area: str, folder: str, actor: str) -> None:
 
 def file_node(area_path: paths.AreaPath, actor: str) -> Node:
     area, path = area_path.area.path, area_path.path
-    _ensure_folders(area, area_path.parent, actor)
+    ensure_folders(area, area_path.parent, actor)
     node = Node.objects.select_for_update().filter(key=path_key(area, path)).first()
     if node is None:
         return Node.objects.create(area=area, path=path, kind=Node.Kind.FILE, updated_by=actor)
@@ -377,7 +395,7 @@ def make_folder(principal: Principal, raw_path: str) -> Entry:
     if not area_path.path:
         return _root_entry(area_path)
     with transaction.atomic():
-        _ensure_folders(area_path.area.path, area_path.path, principal.username)
+        ensure_folders(area_path.area.path, area_path.path, principal.username)
         node = Node.objects.get(key=path_key(area_path.area.path, area_path.path))
         record("files.mkdir", actor=principal, target=area_path.full)
     return entry_of(node)
@@ -422,7 +440,7 @@ def move(principal: Principal, raw_source: str, raw_target: str) -> Entry:
         node = _require_node(source)
         if Node.objects.filter(key=path_key(area, target.path)).exists():
             raise Conflict(f"{target} exists (or was recently deleted and can be restored).")
-        _ensure_folders(area, target.parent, principal.username)
+        ensure_folders(area, target.parent, principal.username)
         descendants = list(Node.objects.filter(area=area, path__startswith=node.path + "/"))
         old_prefix = node.path
         node.path, node.updated_at, node.updated_by = (
@@ -513,7 +531,7 @@ def restore(principal: Principal, raw_path: str, *, version: int | None = None) 
         node = _any_node(area_path)
         restored_items = 0
         if node.deleted_at is not None:
-            _ensure_folders(
+            ensure_folders(
                 node.area,
                 node.path.rsplit("/", 1)[0] if "/" in node.path else "",
                 principal.username,

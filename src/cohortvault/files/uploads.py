@@ -18,15 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from cohortvault.access.policy import Action, Principal
-from cohortvault.audit.trail import record
+from cohortvault.audit.trail import record, record_many
 from cohortvault.errors import Conflict, Invalid, NotFound
-from cohortvault.files.models import Upload
+from cohortvault.files.models import FileVersion, Node, Upload, path_key
 from cohortvault.files.services import (
     Entry,
     add_version,
     area_secrets,
     check_room,
     checked,
+    ensure_folders,
     entry_of,
     file_node,
     store_blob,
@@ -127,6 +128,10 @@ def append_upload(
     limit = settings.COHORTVAULT_MAX_UPLOAD_SIZE - blob.size
     if upload.expected_size is not None:
         limit = min(limit, upload.expected_size - blob.size)
+    if length is not None and length > limit:
+        raise blobs.TooLarge(
+            f"The chunk is larger than the {limit} bytes the upload may still take."
+        )
     check_room(length)
     keys = secrets_for(blob.area_key)
     part = blob.parts
@@ -198,22 +203,47 @@ def abort_upload(principal: Principal, upload_id: str) -> None:
         )
 
 
-def write_batch(principal: Principal, raw_folder: str, stream: IO[bytes]) -> list[Entry]:
+class _Counted:
+    """Counts what tarfile reads, and turns a dropped connection into ``Incomplete``."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self.stream.read(size)
+        except OSError as exc:
+            raise blobs.Incomplete(f"The upload was interrupted: {exc}") from None
+        self.count += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(blobs.BLOCK):
+            pass
+
+
+def write_batch(
+    principal: Principal, raw_folder: str, stream: IO[bytes], *, size: int | None = None
+) -> list[Entry]:
     """Store every regular file of a tar stream under a folder, all or nothing.
 
     Member names are checked like any other path; links, devices and absolute or escaping
-    names refuse the whole batch. The files are written without a sync each, then the disk is
-    synced once and all of them are recorded in one transaction.
+    names refuse the whole batch, and so does a stream shorter than its announced ``size``
+    (a client that went away between two members). The files are written without a sync each,
+    then the disk is synced once and all of them are recorded in one transaction.
     """
     folder = checked(principal, raw_folder, Action.WRITE, "write")
     key_row, keys = area_secrets(folder.area)
     stored: list[tuple[paths.AreaPath, Blob]] = []
     store = backend()
+    counted = _Counted(stream)
     try:
         try:
-            archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115
+            archive = tarfile.open(fileobj=counted, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
         except tarfile.TarError as exc:
             raise Invalid(f"Not a tar stream: {exc}") from None
+        seen: set[str] = set()
         with archive:
             for member in archive:
                 if member.isdir():
@@ -223,27 +253,22 @@ def write_batch(principal: Principal, raw_folder: str, stream: IO[bytes]) -> lis
                 if len(stored) >= MAX_BATCH_FILES:
                     raise Invalid(f"At most {MAX_BATCH_FILES} files per batch.")
                 target = paths.parse(f"{folder.full}/{member.name}")
-                if target.area != folder.area:
-                    raise Invalid(f"{member.name!r} leaves the folder.")
+                if target.area != folder.area or target.path in seen:
+                    raise Invalid(f"{member.name!r} leaves the folder or appears twice.")
+                seen.add(target.path)
                 check_room(member.size)
                 content = archive.extractfile(member)
                 assert content is not None
                 blob = store_blob(key_row, keys, content, size=member.size, durable=False)
                 stored.append((target, blob))
+        counted.drain()
+        if size is not None and counted.count != size:
+            raise blobs.Incomplete(
+                f"Received {counted.count} of {size} bytes; nothing of the batch was stored."
+            )
         store.sync()
         with transaction.atomic():
-            entries = []
-            for target, blob in stored:
-                blob.save(force_insert=True)
-                node = file_node(target, principal.username)
-                version = add_version(node, blob, principal)
-                record(
-                    "files.write",
-                    actor=principal,
-                    target=target.full,
-                    details={"version": version.pk, "size": blob.size, "batch": True},
-                )
-                entries.append(entry_of(node))
+            entries = _record_batch(principal, folder, stored)
     except tarfile.TarError as exc:
         _discard(stored)
         raise Invalid(f"The tar stream is damaged: {exc}") from None
@@ -251,6 +276,64 @@ def write_batch(principal: Principal, raw_folder: str, stream: IO[bytes]) -> lis
         _discard(stored)
         raise
     return entries
+
+
+def _record_batch(
+    principal: Principal, folder: paths.AreaPath, stored: list[tuple[paths.AreaPath, Blob]]
+) -> list[Entry]:
+    """Rows for a whole batch in a handful of queries: blobs, folders, files, versions, audit."""
+    area, actor, now = folder.area.path, principal.username, timezone.now()
+    Blob.objects.bulk_create([blob for _, blob in stored])
+    for parent in sorted({target.parent for target, _ in stored}):
+        ensure_folders(area, parent, actor)
+    keys_wanted = [path_key(area, target.path) for target, _ in stored]
+    existing = {
+        node.key: node for node in Node.objects.select_for_update().filter(key__in=keys_wanted)
+    }
+    for node in existing.values():
+        if node.kind == Node.Kind.FOLDER and node.deleted_at is None:
+            raise Conflict(f"{node.full_path} is a folder.")
+    fresh = [
+        Node(
+            area=area, path=target.path, kind=Node.Kind.FILE, updated_by=actor, created_at=now
+        ).derive()
+        for target, _ in stored
+        if path_key(area, target.path) not in existing
+    ]
+    Node.objects.bulk_create(fresh)
+    nodes = {**existing, **{node.key: node for node in Node.objects.filter(key__in=keys_wanted)}}
+    FileVersion.objects.filter(
+        pk__in=[n.current_id for n in existing.values() if n.current_id], replaced_at__isnull=True
+    ).update(replaced_at=now)
+    versions = FileVersion.objects.bulk_create(
+        [
+            FileVersion(node=nodes[key], blob=blob, size=blob.size, checksum=blob.checksum,
+                        created_by=actor, created_at=now)
+            for key, (_, blob) in zip(keys_wanted, stored, strict=True)
+        ]
+    )  # fmt: skip
+    for key, version in zip(keys_wanted, versions, strict=True):
+        node = nodes[key]
+        node.current, node.kind, node.deleted_at, node.deleted_by = (
+            version,
+            Node.Kind.FILE,
+            None,
+            "",
+        )
+        node.updated_at, node.updated_by = now, actor
+    Node.objects.bulk_update(
+        list(nodes.values()),
+        ["current", "kind", "deleted_at", "deleted_by", "updated_at", "updated_by"],
+    )
+    record_many(
+        [
+            {"action": "files.write", "target": target.full,
+             "details": {"version": version.pk, "size": blob.size, "batch": True}}
+            for (target, blob), version in zip(stored, versions, strict=True)
+        ],
+        actor=principal,
+    )  # fmt: skip
+    return [entry_of(nodes[key]) for key in keys_wanted]
 
 
 def _discard(stored: list[tuple[paths.AreaPath, Blob]]) -> None:

@@ -443,7 +443,11 @@ def recover(share_files: tuple[IO[str], ...], force: bool) -> None:
 @with_instance
 @key_errors
 def rotate_master(yes: bool) -> None:
-    """Re-wrap every area key under a new master key and replace the key file."""
+    """Re-wrap every area key under a new master key and replace the key file.
+
+    Run it while the server and other commands are stopped. Paper shares of the old key stop
+    working: make new ones afterwards.
+    """
     from cohortvault.errors import CohortvaultError
     from cohortvault.storage import keys as keyring
 
@@ -454,13 +458,21 @@ def rotate_master(yes: bool) -> None:
     old = str(keyring.master_identity().to_public())
     if not yes:
         click.confirm(
-            "Replace the master key? Every existing paper share stops working.", abort=True
+            "Replace the master key? Every existing paper share stops working.",
+            abort=True,
+            err=True,
         )
     try:
         new = str(keyring.rotate_master())
     except (CohortvaultError, MasterKeyError) as exc:
         audit("keys.rotate_master", target=old, outcome="failed", reason=str(exc))
         raise
+    except OSError as exc:
+        audit("keys.rotate_master", target=old, outcome="failed", reason=str(exc))
+        raise click.ClickException(
+            f"the rotation stopped: {exc}. The next command that opens the master key (for "
+            f"example `cohortvault keys show`) completes or undoes it."
+        ) from None
     audit("keys.rotate_master", target=new, details={"old_public_key": old, "new_public_key": new})
     click.echo(f"New master key: {new}")
     click.echo(
@@ -493,6 +505,12 @@ def destroy(area_root: str, yes_really: bool) -> None:
         count = keyring.destroy_area_key(area_root)
         record("keys.destroy", actor=Principal.system(), target=area_root, details={"blobs": count})
     click.echo(f"Destroyed the key of {area_root}: {count} blob(s) can never be read again.")
+    click.echo(
+        "Database backups made before now still hold this key, wrapped under the current master "
+        "key: run `cohortvault keys rotate-master` and destroy the old paper shares to put those "
+        "copies out of reach as well.",
+        err=True,
+    )
 
 
 @keys.command()
@@ -575,11 +593,13 @@ def gc() -> None:
         details={
             "purged": report.purged,
             "orphans_removed": report.orphans_removed,
+            "shredded_removed": report.shredded_removed,
             "temporary_removed": report.temporary_removed,
         },
     )
     for kind, count in sorted(report.purged.items()):
-        click.echo(f"purged {kind}: {count}")
+        click.echo(f"{kind}: {count}")
     click.echo(f"unreferenced blobs removed: {report.orphans_removed}")
+    click.echo(f"blobs of destroyed areas cleared: {report.shredded_removed}")
     click.echo(f"temporary files removed: {report.temporary_removed}")
-    click.echo(f"(files younger than {GRACE_SECONDS // 60} minutes are always kept)")
+    click.echo(f"(stored files younger than {GRACE_SECONDS // 60} minutes are always kept)")

@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pyrage
 
+from cohortvault.errors import CohortvaultError
 
-class MasterKeyError(Exception):
+
+class MasterKeyError(CohortvaultError):
     """The master key is missing, unreadable or not the one the area keys were wrapped with."""
+
+    status = 500
+    code = "master_key"
+    default_message = "The instance's master key is missing or wrong."
 
 
 def parse_identity(text: str) -> pyrage.x25519.Identity:

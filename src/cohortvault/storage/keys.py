@@ -10,17 +10,20 @@ split into Shamir shares (SLIP-39 mnemonics) for paper backups and rebuilt from 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import bech32
 import pyrage
 import shamir_mnemonic
+from shamir_mnemonic.share import Share
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +41,7 @@ from cohortvault.storage.models import AreaKey
 IDENTITY_PREFIX = "age-secret-key-"
 _cache: dict[int, AreaSecrets] = {}
 _cache_lock = threading.Lock()
+_held = threading.local()
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,36 @@ def master_key_path() -> Path:
     return Path(settings.COHORTVAULT_MASTER_KEY_FILE)
 
 
+@contextlib.contextmanager
+def rotation_lock(*, exclusive: bool, blocking: bool = True) -> Iterator[bool]:
+    """The lock a rotation holds exclusively, and key creation holds shared, so that no area
+    key is ever wrapped under a master key that is about to be replaced. Yields whether it was
+    obtained (always, when ``blocking``)."""
+    held = getattr(_held, "mode", None)
+    if held is not None:  # this thread holds it already
+        if exclusive and held == "shared":
+            raise Conflict("A master-key rotation cannot start while this thread creates a key.")
+        yield not (exclusive and not blocking)
+        return
+    path = master_key_path().with_name(master_key_path().name + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(fd, mode if blocking else mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        _held.mode = "exclusive" if exclusive else "shared"
+        try:
+            yield True
+        finally:
+            _held.mode = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def master_identity() -> pyrage.x25519.Identity:
     """The instance's master key, from COHORTVAULT_MASTER_KEY or the key file."""
     if settings.CONFIG.master_key:
@@ -68,6 +102,20 @@ def master_identity() -> pyrage.x25519.Identity:
         raise MasterKeyError(
             f"master key file {path} is missing (recover it with `cohortvault keys recover`)"
         ) from None
+
+
+def _master_for(recipient: str) -> pyrage.x25519.Identity:
+    """The master key a row was wrapped with: the current one, or during the last step of a
+    rotation (database committed, key file not yet renamed) the pending new one."""
+    current = master_identity()
+    if str(current.to_public()) == recipient or settings.CONFIG.master_key:
+        return current
+    pending = master_key_path().with_name(master_key_path().name + ".new")
+    with contextlib.suppress(FileNotFoundError, MasterKeyError):
+        candidate = parse_identity(pending.read_text(encoding="ascii"))
+        if str(candidate.to_public()) == recipient:
+            return candidate
+    return current
 
 
 def identity_bytes(identity: pyrage.x25519.Identity) -> bytes:
@@ -124,9 +172,14 @@ def ensure_area_key(area: Area) -> AreaKey:
     row = AreaKey.objects.filter(area=area.path).first()
     if row is not None:
         return row
-    master = master_identity().to_public()
     identity = pyrage.x25519.Identity.generate()
-    with transaction.atomic():
+    locking = (
+        contextlib.nullcontext(True)
+        if settings.CONFIG.master_key
+        else rotation_lock(exclusive=False)
+    )
+    with locking, transaction.atomic():
+        master = master_identity().to_public()
         row, _ = AreaKey.objects.get_or_create(
             area=area.path,
             defaults={
@@ -144,7 +197,7 @@ def secrets_for(row: AreaKey) -> AreaSecrets:
         cached = _cache.get(row.pk)
     if cached is not None and row.destroyed_at is None and str(cached.recipient) == row.recipient:
         return cached
-    unwrapped = _unwrap(row, master_identity())
+    unwrapped = _unwrap(row, _master_for(row.master_recipient))
     with _cache_lock:
         _cache[row.pk] = unwrapped
     return unwrapped
@@ -176,17 +229,21 @@ def destroy_area_key(area_root: str) -> int:
 
 
 def finish_interrupted_rotation(path: Path) -> None:
-    """Complete or undo a master-key rotation that stopped between its steps."""
+    """Complete or undo a master-key rotation that stopped between its steps; leave one that is
+    still running (it holds the rotation lock) alone."""
     pending = path.with_name(path.name + ".new")
     if not pending.exists():
         return
-    new = parse_identity(pending.read_text(encoding="ascii"))
-    in_use = set(AreaKey.objects.values_list("master_recipient", flat=True).distinct())
-    if in_use and in_use <= {str(new.to_public())}:
-        os.replace(pending, path)  # the database already moved to the new key
-        fsync_directory(path.parent)
-    else:
-        pending.unlink()
+    with rotation_lock(exclusive=True, blocking=False) as idle:
+        if not idle or not pending.exists():
+            return
+        new = parse_identity(pending.read_text(encoding="ascii"))
+        in_use = set(AreaKey.objects.values_list("master_recipient", flat=True).distinct())
+        if in_use and in_use <= {str(new.to_public())}:
+            os.replace(pending, path)  # the database already moved to the new key
+            fsync_directory(path.parent)
+        else:
+            pending.unlink()
 
 
 def rotate_master() -> pyrage.x25519.Recipient:
@@ -200,23 +257,24 @@ def rotate_master() -> pyrage.x25519.Recipient:
         raise Conflict(
             "The master key comes from COHORTVAULT_MASTER_KEY; rotate it in your secret store."
         )
-    old = master_identity()
-    new = pyrage.x25519.Identity.generate()
-    path = master_key_path()
-    pending = path.with_name(path.name + ".new")
-    write_identity_file(pending, new)
-    new_recipient = new.to_public()
-    with transaction.atomic():
-        for row in AreaKey.objects.select_for_update().filter(destroyed_at__isnull=True):
-            unwrapped = _unwrap(row, old)
-            row.wrapped = _wrap(unwrapped.identity, unwrapped.mac_key, new_recipient)
-            row.master_recipient = str(new_recipient)
-            row.save(update_fields=["wrapped", "master_recipient"])
-        AreaKey.objects.filter(destroyed_at__isnull=False).update(
-            master_recipient=str(new_recipient)
-        )
-    os.replace(pending, path)
-    fsync_directory(path.parent)
+    with rotation_lock(exclusive=True):
+        old = master_identity()
+        new = pyrage.x25519.Identity.generate()
+        path = master_key_path()
+        pending = path.with_name(path.name + ".new")
+        write_identity_file(pending, new)
+        new_recipient = new.to_public()
+        with transaction.atomic():
+            for row in AreaKey.objects.select_for_update().filter(destroyed_at__isnull=True):
+                unwrapped = _unwrap(row, old)
+                row.wrapped = _wrap(unwrapped.identity, unwrapped.mac_key, new_recipient)
+                row.master_recipient = str(new_recipient)
+                row.save(update_fields=["wrapped", "master_recipient"])
+            AreaKey.objects.filter(destroyed_at__isnull=False).update(
+                master_recipient=str(new_recipient)
+            )
+        os.replace(pending, path)
+        fsync_directory(path.parent)
     forget_cached_keys()
     return new_recipient
 
@@ -236,12 +294,20 @@ def paper_shares(*, threshold: int, shares: int) -> list[str]:
 
 
 def recover_identity(mnemonics: Iterable[str]) -> pyrage.x25519.Identity:
-    """Rebuild the master key from enough SLIP-39 shares."""
+    """Rebuild the master key from enough SLIP-39 shares (extra shares are fine)."""
     try:
-        raw = shamir_mnemonic.combine_mnemonics([" ".join(m.split()) for m in mnemonics])
+        chosen: dict[int, str] = {}
+        threshold = 0
+        for mnemonic in (" ".join(m.split()) for m in mnemonics):
+            share = Share.from_mnemonic(mnemonic)
+            threshold = share.member_threshold
+            chosen.setdefault(share.index, mnemonic)
+        raw = shamir_mnemonic.combine_mnemonics(list(chosen.values())[: max(threshold, 1)])
+        return identity_from_bytes(raw)
     except shamir_mnemonic.MnemonicError as exc:
         raise Invalid(f"The shares do not combine: {exc}") from None
-    return identity_from_bytes(raw)
+    except (pyrage.IdentityError, ValueError, TypeError) as exc:
+        raise Invalid(f"The shares do not hold a cohortvault master key: {exc}") from None
 
 
 def expected_master_recipients() -> set[str]:

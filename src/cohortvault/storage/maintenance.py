@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
 
 from cohortvault.storage import blobs
 from cohortvault.storage.keys import secrets_for
@@ -43,16 +44,18 @@ def backend() -> blobs.LocalBlobBackend:
 
 
 def forget_blob(blob: Blob) -> None:
-    """Delete a blob's row, then its stored parts (callers do this once nothing refers to it)."""
+    """Delete a blob's row, and its stored parts once that deletion has committed (a rollback
+    must not leave a row without content). Callers do this once nothing refers to it."""
     blob_id = blob.id.hex
     blob.delete()
-    backend().delete(blob_id)
+    transaction.on_commit(lambda: backend().delete(blob_id))
 
 
 @dataclass
 class GarbageReport:
     purged: dict[str, int] = field(default_factory=dict)
     orphans_removed: int = 0
+    shredded_removed: int = 0
     temporary_removed: int = 0
 
 
@@ -63,6 +66,12 @@ def collect_garbage(*, now: float | None = None) -> GarbageReport:
             report.purged[kind] = report.purged.get(kind, 0) + count
     moment = time.time() if now is None else now
     store = backend()
+    shredded = Blob.objects.filter(area_key__destroyed_at__isnull=False).values_list(
+        "id", flat=True
+    )
+    for blob_id in shredded:
+        store.delete(blob_id.hex)  # unreadable for good; the rows go with their owners
+        report.shredded_removed += 1
     known = {blob_id.hex for blob_id in Blob.objects.values_list("id", flat=True)}
     for blob_id, written_at in store.stored_blobs():
         if blob_id not in known and written_at < moment - GRACE_SECONDS:

@@ -40,6 +40,9 @@ class Blob(models.Model):
     part_checksums = models.JSONField(default=list)
     checksum = models.CharField(max_length=64, blank=True)
     complete = models.BooleanField(default=False)
+    purpose = models.CharField(
+        max_length=16, default="file", help_text="Which domain keeps it (and purges it)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

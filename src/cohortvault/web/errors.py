@@ -16,9 +16,11 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Too large",
     422: "Invalid input",
     429: "Too many attempts",
     500: "Server error",
+    507: "Not enough storage",
 }
 CODES = {
     400: "bad_request",
@@ -27,9 +29,11 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
     422: "invalid",
     429: "throttled",
     500: "server_error",
+    507: "insufficient_storage",
 }
 
 
