@@ -40,7 +40,7 @@ def cognition_csv(site: str, timepoint: str, rng: random.Random, subjects: int =
 
 def populate(site_members: dict[str, str]) -> int:
     """Write the sample files; ``site_members`` names one uploader per site. Returns a count."""
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # noqa: S311 (synthetic data, not secrets)
     data_manager = _principal("dm-anna")
     written = 0
     for timepoint in Timepoint.objects.select_related("study__site").order_by(
@@ -85,7 +85,8 @@ def populate(site_members: dict[str, str]) -> int:
     _put(
         data_manager,
         "logs/README.md",
-        "# Common area\n\nThe data dictionary, availability summaries and the error log live here.\n",
+        "# Common area\n\n"
+        "The data dictionary, availability summaries and the error log live here.\n",
     )
     for username in ("oslo-kari", "guest-nora", "dm-anna"):
         _put(

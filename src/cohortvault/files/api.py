@@ -18,6 +18,7 @@ from cohortvault.errors import Invalid
 from cohortvault.files import services, uploads
 from cohortvault.files.services import Entry
 
+
 class AnyPath:
     """Like Django's ``path`` converter, but also matching line breaks, so that a hostile name
     reaches the path checks (and the audit trail) instead of falling through to a plain 404."""

@@ -44,17 +44,17 @@ class Node(models.Model):
     def __str__(self) -> str:
         return f"{self.area}/{self.path}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.derive()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     def derive(self) -> Node:
-        """Fill the fields that follow from area and path (``save`` does it; bulk inserts call it)."""
+        """Fill the fields that follow from area and path (for ``save`` and bulk inserts)."""
         self.key = path_key(self.area, self.path)
         parent = self.path.rsplit("/", 1)[0] if "/" in self.path else ""
         self.parent_key = path_key(self.area, parent)
         self.name = self.path.rsplit("/", 1)[-1]
         return self
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.derive()
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def full_path(self) -> str:

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cohortvault.access.policy import Action, Principal
@@ -312,19 +313,11 @@ def _record_batch(
             for key, (_, blob) in zip(keys_wanted, stored, strict=True)
         ]
     )  # fmt: skip
-    for key, version in zip(keys_wanted, versions, strict=True):
-        node = nodes[key]
-        node.current, node.kind, node.deleted_at, node.deleted_by = (
-            version,
-            Node.Kind.FILE,
-            None,
-            "",
-        )
-        node.updated_at, node.updated_by = now, actor
-    Node.objects.bulk_update(
-        list(nodes.values()),
-        ["current", "kind", "deleted_at", "deleted_by", "updated_at", "updated_by"],
-    )
+    newest = FileVersion.objects.filter(node=OuterRef("pk")).order_by("-id").values("id")[:1]
+    Node.objects.filter(key__in=keys_wanted).update(
+        current=Subquery(newest), kind=Node.Kind.FILE, deleted_at=None, deleted_by="",
+        updated_at=now, updated_by=actor,
+    )  # fmt: skip
     record_many(
         [
             {"action": "files.write", "target": target.full,
@@ -333,7 +326,11 @@ def _record_batch(
         ],
         actor=principal,
     )  # fmt: skip
-    return [entry_of(nodes[key]) for key in keys_wanted]
+    refreshed = {
+        node.key: node
+        for node in Node.objects.select_related("current").filter(key__in=keys_wanted)
+    }
+    return [entry_of(refreshed[key]) for key in keys_wanted]
 
 
 def _discard(stored: list[tuple[paths.AreaPath, Blob]]) -> None:

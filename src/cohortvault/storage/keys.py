@@ -23,10 +23,10 @@ from pathlib import Path
 import bech32
 import pyrage
 import shamir_mnemonic
-from shamir_mnemonic.share import Share
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from shamir_mnemonic.share import Share
 
 from cohortvault.access.policy import Area
 from cohortvault.errors import Conflict, Invalid, NotFound

@@ -69,8 +69,8 @@ def collect_garbage(*, now: float | None = None) -> GarbageReport:
     shredded = Blob.objects.filter(area_key__destroyed_at__isnull=False).values_list(
         "id", flat=True
     )
-    for blob_id in shredded:
-        store.delete(blob_id.hex)  # unreadable for good; the rows go with their owners
+    for shredded_id in shredded:
+        store.delete(shredded_id.hex)  # unreadable for good; the rows go with their owners
         report.shredded_removed += 1
     known = {blob_id.hex for blob_id in Blob.objects.values_list("id", flat=True)}
     for blob_id, written_at in store.stored_blobs():
