@@ -65,7 +65,7 @@ def free_port() -> int:
 
 def timed(command: list[str], **kwargs: Any) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, **kwargs)  # noqa: S603
+    subprocess.run(command, check=True, **kwargs)
     return time.perf_counter() - start
 
 
@@ -114,7 +114,7 @@ def instance(work: Path) -> Iterator[dict[str, Any]]:
         check=True, env=env, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [str(BIN / "cohortvault"), "serve", "--data-dir", str(data_dir), "--port", str(port),
          "--workers", "1", "--threads", "4"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -179,7 +179,7 @@ def bench_large(ctx: dict[str, Any], work: Path, size: int) -> dict[str, Any]:
     with httpx.stream("GET", f"{ctx['url']}/api/v1/files/sites/bench/import/large.bin",
                       headers=headers, timeout=None) as response, target.open("wb") as out:  # fmt: skip
         response.raise_for_status()
-        for chunk in response.iter_bytes(MIB):
+        for chunk in response.iter_raw():
             out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
@@ -188,9 +188,13 @@ def bench_large(ctx: dict[str, Any], work: Path, size: int) -> dict[str, Any]:
 
     env = client_env(ctx, work)
     cli = str(BIN / "cohortvault")
-    seconds = timed([cli, "files", "put", "--quiet", str(source), "sites/bench/import/large-cli.bin"], env=env)
+    seconds = timed(
+        [cli, "files", "put", "--quiet", str(source), "sites/bench/import/large-cli.bin"], env=env
+    )
     results["cli_upload_mb_s"] = mb / seconds
-    seconds = timed([cli, "files", "get", "--quiet", "sites/bench/import/large-cli.bin", str(target)], env=env)
+    seconds = timed(
+        [cli, "files", "get", "--quiet", "sites/bench/import/large-cli.bin", str(target)], env=env
+    )
     results["cli_download_mb_s"] = mb / seconds
     target.unlink()
     for key in ("api_upload", "api_download", "cli_upload", "cli_download"):
@@ -213,7 +217,15 @@ def bench_small(ctx: dict[str, Any], work: Path, count: int) -> dict[str, Any]:
     results: dict[str, Any] = {"files": count, "file_size": 64 * 1024}
     env = client_env(ctx, work)
     seconds = timed(
-        [str(BIN / "cohortvault"), "files", "put", "--quiet", "-r", str(tree), "sites/bench/import/tree/"],
+        [
+            str(BIN / "cohortvault"),
+            "files",
+            "put",
+            "--quiet",
+            "-r",
+            str(tree),
+            "sites/bench/import/tree/",
+        ],
         env=env,
     )
     results["cli_put_files_per_s"] = count / seconds
@@ -252,7 +264,9 @@ def report(results: dict[str, Any]) -> str:
         ]
         for key, label in [("api_upload", "REST upload"), ("api_download", "REST download"),
                            ("cli_upload", "CLI put"), ("cli_download", "CLI get")]:  # fmt: skip
-            lines.append(f"| {label} | {large[key + '_mb_s']:.0f} | {large[key + '_ratio_to_cp']:.2f} |")
+            lines.append(
+                f"| {label} | {large[key + '_mb_s']:.0f} | {large[key + '_ratio_to_cp']:.2f} |"
+            )
         lines += [
             "",
             f"Server peak RSS: {large['server_peak_rss_mib_after_10mib']:.0f} MiB after a 10 MiB "
@@ -274,7 +288,9 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--small-files", type=int, default=10_000)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "bench")
@@ -283,7 +299,10 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work_dir / time.strftime("%Y%m%d-%H%M%S")
     work.mkdir(parents=True)
-    results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": os.uname().nodename}
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": os.uname().nodename,
+    }
     try:
         with instance(work) as ctx:
             if not args.skip_large:

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# What the benchmarks compare against: DataLad (PyPI) with git-annex (Debian), installed if missing.
+set -euo pipefail
+bin=$1
+if ! command -v git-annex >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends git-annex >/dev/null
+fi
+[ -x "$bin/datalad" ] || "$bin/pip" install --quiet --editable '.[bench]'
