@@ -11,13 +11,10 @@ import base64
 import contextlib
 import http.client
 import json
-import os
 import shutil
 import socket
 import sqlite3
-import stat
 import subprocess
-import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -30,8 +27,8 @@ import pyrage
 import pytest
 
 from cohortvault.demo import current_code
+from tests.commands import COHORTVAULT, cohortvault, environment, mode
 
-COHORTVAULT = Path(sys.executable).parent / "cohortvault"
 REPOSITORY = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "a long and unguessable passphrase 7"
 ALL_ROLES = {
@@ -43,29 +40,6 @@ ALL_ROLES = {
     "approver",
     "data_protection_officer",
 }
-
-
-def _environment() -> dict[str, str]:
-    """The caller's environment without the suite's own instance settings (data directory,
-    PostgreSQL URL), so each command uses only its --data-dir and embedded SQLite."""
-    return {
-        name: value for name, value in os.environ.items() if not name.startswith("COHORTVAULT_")
-    }
-
-
-def cohortvault(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COHORTVAULT), *map(str, args)],
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def query(database: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -404,7 +378,7 @@ def server(demo_dir: Path, tmp_path: Path) -> Iterator[int]:
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [str(COHORTVAULT), "serve", "--data-dir", str(demo_dir), "--port", str(port)],
-            env=_environment(),
+            env=environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -30,10 +30,11 @@ from typing import IO, Any
 
 import pytest
 
+from tests.commands import cohortvault, environment, run
 from tests.files import crash_writer
 
 PYTHON = Path(sys.executable)
-COHORTVAULT = PYTHON.parent / "cohortvault"
+
 WRITER = Path(__file__).with_name("crash_writer.py")
 ADMIN_PASSWORD = "crash test administrator passphrase 3"
 ROUNDS = 50
@@ -42,33 +43,8 @@ KILL_AFTER = (0.020, 0.150)
 START_TIMEOUT = 60.0
 
 
-def environment() -> dict[str, str]:
-    """No COHORTVAULT_* variable: the child opens only the instance it is given."""
-    return {
-        name: value for name, value in os.environ.items() if not name.startswith("COHORTVAULT_")
-    }
-
-
-def run(
-    *args: str | Path, stdin: str = "", timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(arg) for arg in args],
-        input=stdin,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def cohortvault(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return run(COHORTVAULT, *args)
-
-
 def writer_json(command: str, data_dir: Path, stdin: str = "") -> Any:
-    result = run(PYTHON, WRITER, command, data_dir, stdin=stdin)
+    result = run(PYTHON, WRITER, command, data_dir, input=stdin)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -15,9 +15,7 @@ import re
 import select
 import shutil
 import sqlite3
-import stat
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +25,8 @@ import pytest
 
 from cohortvault.storage.cli import share_qr_svg
 from cohortvault.storage.keyfile import write_identity_file
+from tests.commands import COHORTVAULT, cohortvault, environment, mode, python
 
-COHORTVAULT = Path(sys.executable).parent / "cohortvault"
 ADMIN_PASSWORD = "a long admin passphrase 1"
 CONTENT = "visit 2 cognition scores, encrypted at rest\n"
 GRACE_SECONDS = 3600  # storage.maintenance.GRACE_SECONDS
@@ -66,43 +64,6 @@ secrets = keys.secrets_for(blob.area_key)
 data = b"".join(blobs.read_part(maintenance.backend(), secrets, blob.id.hex, 0))
 sys.stdout.write(data.decode())
 """
-
-
-def environment(**extra: str) -> dict[str, str]:
-    """The caller's environment without the suite's own instance settings."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("COHORTVAULT_")}
-    env.update(extra)
-    return env
-
-
-def cohortvault(
-    *args: str | Path, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COHORTVAULT), *map(str, args)],
-        env=env or environment(),
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def python(script: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)],
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def public_key(data_dir: Path) -> str:
