@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -116,7 +117,7 @@ def instance(work: Path) -> Iterator[dict[str, Any]]:
     port = free_port()
     server = subprocess.Popen(
         [str(BIN / "cohortvault"), "serve", "--data-dir", str(data_dir), "--port", str(port),
-         "--workers", "1", "--threads", "4"],
+         "--workers", "2", "--threads", "4"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -148,55 +149,87 @@ def client_env(ctx: dict[str, Any], work: Path) -> dict[str, str]:
     return env
 
 
-def bench_large(ctx: dict[str, Any], work: Path, size: int) -> dict[str, Any]:
+def median_rate(megabytes: float, runs: list[float]) -> float:
+    return megabytes / statistics.median(runs)
+
+
+def bench_large(ctx: dict[str, Any], work: Path, size: int, repeat: int) -> dict[str, Any]:
+    """Each transfer ``repeat`` times, interleaved with the baseline, reported at the median."""
     source = work / "large.bin"
     make_file(source, size)
-    results: dict[str, Any] = {"size_bytes": size}
+    results: dict[str, Any] = {"size_bytes": size, "repeat": repeat}
     mb = size / 1e6
     headers = {"Authorization": f"Bearer {ctx['token']}"}
+    api = f"{ctx['url']}/api/v1/files/sites/bench/import"
+    env = client_env(ctx, work)
+    cli = str(BIN / "cohortvault")
 
     small = work / "small.bin"
     make_file(small, 10 * MIB)
     with small.open("rb") as handle:
-        httpx.put(f"{ctx['url']}/api/v1/files/sites/bench/import/small.bin", content=handle,
-                  headers=headers, timeout=None).raise_for_status()  # fmt: skip
+        httpx.put(
+            f"{api}/small.bin", content=handle, headers=headers, timeout=None
+        ).raise_for_status()
     results["server_peak_rss_mib_after_10mib"] = peak_rss_kib(ctx["server"].pid) / 1024
 
-    copy = work / "copy.bin"
-    cp_seconds = timed(["sh", "-c", f"cp '{source}' '{copy}' && sync"])
-    copy.unlink()
-    results["cp_sync_mb_s"] = mb / cp_seconds
+    def cp_sync() -> float:
+        copy = work / "copy.bin"
+        seconds = timed(["sh", "-c", f"cp '{source}' '{copy}' && sync"])
+        copy.unlink()
+        return seconds
 
-    start = time.perf_counter()
-    with source.open("rb") as handle:
-        httpx.put(f"{ctx['url']}/api/v1/files/sites/bench/import/large.bin", content=handle,
-                  headers=headers, timeout=None).raise_for_status()  # fmt: skip
-    results["api_upload_mb_s"] = mb / (time.perf_counter() - start)
+    def api_upload() -> float:
+        start = time.perf_counter()
+        with source.open("rb") as handle:
+            httpx.put(
+                f"{api}/large.bin", content=handle, headers=headers, timeout=None
+            ).raise_for_status()
+        return time.perf_counter() - start
+
+    def api_download() -> float:
+        target = work / "download.bin"
+        start = time.perf_counter()
+        with (
+            httpx.stream("GET", f"{api}/large.bin", headers=headers, timeout=None) as response,
+            target.open("wb") as out,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_raw():
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        seconds = time.perf_counter() - start
+        target.unlink()
+        return seconds
+
+    def cli_put() -> float:
+        return timed(
+            [cli, "files", "put", "--quiet", str(source), "sites/bench/import/large-cli.bin"],
+            env=env,
+        )
+
+    def cli_get() -> float:
+        target = work / "download-cli.bin"
+        seconds = timed(
+            [cli, "files", "get", "--quiet", "sites/bench/import/large-cli.bin", str(target)],
+            env=env,
+        )
+        target.unlink()
+        return seconds
+
+    runs: dict[str, list[float]] = {
+        name: [] for name in ("cp_sync", "api_upload", "api_download", "cli_upload", "cli_download")
+    }
+    for _ in range(repeat):
+        runs["cp_sync"].append(cp_sync())
+        runs["api_upload"].append(api_upload())
+        runs["api_download"].append(api_download())
+        runs["cli_upload"].append(cli_put())
+        runs["cli_download"].append(cli_get())
     results["server_peak_rss_mib_after_large"] = peak_rss_kib(ctx["server"].pid) / 1024
-
-    target = work / "download.bin"
-    start = time.perf_counter()
-    with httpx.stream("GET", f"{ctx['url']}/api/v1/files/sites/bench/import/large.bin",
-                      headers=headers, timeout=None) as response, target.open("wb") as out:  # fmt: skip
-        response.raise_for_status()
-        for chunk in response.iter_raw():
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    results["api_download_mb_s"] = mb / (time.perf_counter() - start)
-    target.unlink()
-
-    env = client_env(ctx, work)
-    cli = str(BIN / "cohortvault")
-    seconds = timed(
-        [cli, "files", "put", "--quiet", str(source), "sites/bench/import/large-cli.bin"], env=env
-    )
-    results["cli_upload_mb_s"] = mb / seconds
-    seconds = timed(
-        [cli, "files", "get", "--quiet", "sites/bench/import/large-cli.bin", str(target)], env=env
-    )
-    results["cli_download_mb_s"] = mb / seconds
-    target.unlink()
+    for name, seconds in runs.items():
+        results[f"{name}_mb_s"] = median_rate(mb, seconds)
+        results[f"{name}_mb_s_runs"] = [round(mb / s) for s in seconds]
     for key in ("api_upload", "api_download", "cli_upload", "cli_download"):
         results[f"{key}_ratio_to_cp"] = results[f"{key}_mb_s"] / results["cp_sync_mb_s"]
     source.unlink()
@@ -256,16 +289,18 @@ def report(results: dict[str, Any]) -> str:
     lines = [f"# Benchmark {results['when']}", ""]
     if large:
         lines += [
-            f"Large file: {large['size_bytes'] / MIB:.0f} MiB",
+            f"Large file: {large['size_bytes'] / MIB:.0f} MiB, median of {large['repeat']} runs "
+            "each, the baseline interleaved with the transfers",
             "",
-            "| transfer | MB/s | ratio to cp + sync |",
-            "| --- | ---: | ---: |",
-            f"| cp + sync (baseline) | {large['cp_sync_mb_s']:.0f} | 1.00 |",
+            "| transfer | MB/s (median) | runs | ratio to cp + sync |",
+            "| --- | ---: | --- | ---: |",
+            f"| cp + sync (baseline) | {large['cp_sync_mb_s']:.0f} | {large['cp_sync_mb_s_runs']} | 1.00 |",
         ]
         for key, label in [("api_upload", "REST upload"), ("api_download", "REST download"),
                            ("cli_upload", "CLI put"), ("cli_download", "CLI get")]:  # fmt: skip
             lines.append(
-                f"| {label} | {large[key + '_mb_s']:.0f} | {large[key + '_ratio_to_cp']:.2f} |"
+                f"| {label} | {large[key + '_mb_s']:.0f} | {large[key + '_mb_s_runs']} "
+                f"| {large[key + '_ratio_to_cp']:.2f} |"
             )
         lines += [
             "",
@@ -294,6 +329,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--small-files", type=int, default=10_000)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per large transfer (median)")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-small", action="store_true")
     args = parser.parse_args()
@@ -306,7 +342,7 @@ def main() -> None:
     try:
         with instance(work) as ctx:
             if not args.skip_large:
-                results["large"] = bench_large(ctx, work, args.size_mib * MIB)
+                results["large"] = bench_large(ctx, work, args.size_mib * MIB, args.repeat)
             if not args.skip_small:
                 results["small"] = bench_small(ctx, work, args.small_files)
     finally:

@@ -250,6 +250,27 @@ class _Checksum:
         return self.mac.hexdigest()
 
 
+class _InlineChecksum:
+    """The same checksum, computed in the caller's thread: cheaper for small parts, where
+    starting a thread costs more than it saves."""
+
+    def __init__(self, mac_key: bytes) -> None:
+        self.mac = hmac.new(mac_key, digestmod=hashlib.sha256)
+
+    def update(self, block: bytes) -> None:
+        self.mac.update(block)
+
+    def close(self) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return self.mac.hexdigest()
+
+
+#: Parts announced smaller than this are checksummed inline, larger ones in a helper thread.
+THREADED_CHECKSUM_FROM = 8 * BLOCK
+
+
 class _Reader(io.RawIOBase):
     """Feeds age from the source in large blocks while counting and checksumming.
 
@@ -257,10 +278,15 @@ class _Reader(io.RawIOBase):
     served in C and this class only sees one call per block.
     """
 
-    def __init__(self, source: Any, mac_key: bytes, limit: int | None) -> None:
+    def __init__(
+        self, source: Any, mac_key: bytes, limit: int | None, expected: int | None
+    ) -> None:
         super().__init__()
         self.source = source
-        self.mac = _Checksum(mac_key)
+        small = expected is not None and expected < THREADED_CHECKSUM_FROM
+        self.mac: _Checksum | _InlineChecksum = (
+            _InlineChecksum(mac_key) if small else _Checksum(mac_key)
+        )
         self.limit = limit
         self.size = 0
         self.error: BaseException | None = None
@@ -308,7 +334,7 @@ def write_part(
     into ``Incomplete``; ``limit`` stops an over-long upload as soon as it passes the limit.
     In both cases nothing is published.
     """
-    reader = _Reader(source, keys.mac_key, limit)
+    reader = _Reader(source, keys.mac_key, limit, expected_size)
     with backend.part_writer(blob_id, part, durable=durable) as out:
         try:
             pyrage.encrypt_io(io.BufferedReader(reader, buffer_size=BLOCK), out, [keys.recipient])

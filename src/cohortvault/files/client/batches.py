@@ -15,6 +15,7 @@ from cohortvault.files.client.records import TreeFile
 
 BATCH_FILES = 1000
 BATCH_BYTES = 64 * MiB
+BATCH_SENDERS = 2  # batches in flight at once: the server stores one while it receives the next
 SPOOL_IN_MEMORY = 8 * MiB
 
 

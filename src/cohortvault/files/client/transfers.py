@@ -8,11 +8,19 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from cohortvault.files.client.batches import BATCH_BYTES, BATCH_FILES, Packed, pack, sum_sizes
+from cohortvault.files.client.batches import (
+    BATCH_BYTES,
+    BATCH_FILES,
+    BATCH_SENDERS,
+    Packed,
+    pack,
+    sum_sizes,
+)
 from cohortvault.files.client.connection import Connection, Progress, _no_progress, join
 from cohortvault.files.client.errors import ClientError, UnsafeName, _retryable
 from cohortvault.files.client.localpaths import _inside_real, local_target
@@ -177,9 +185,10 @@ class Client(Connection):
         batch_files: int = BATCH_FILES,
         batch_bytes: int = BATCH_BYTES,
     ) -> TreeReport:
-        """Upload many files under the folder ``remote``: small ones in tar batches (the next
-        batch is packed while one is sent), large ones alone. ``folders`` are created even
-        if empty. A refused batch is retried file by file, so one bad name costs one file."""
+        """Upload many files under the folder ``remote``: small ones in tar batches (two packed
+        and sent at once, so the server can store one while it receives the other), large ones
+        alone. ``folders`` are created even if empty. A refused batch is retried file by file,
+        so one bad name costs one file."""
         report = TreeReport()
         alone = min(self.chunk_size, batch_bytes // 4)
         small = [f for f in files if f.size <= alone]
@@ -192,21 +201,23 @@ class Client(Connection):
             ):
                 batches.append([])
             batches[-1].append(item)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack") as packer:
-            packed: list[Future[Packed]] = [packer.submit(pack, b) for b in batches[:1]]
+        lock = threading.Lock()
+
+        def send(batch: list[TreeFile]) -> None:
+            with pack(batch) as packed:
+                self._send_batch(packed, remote, report, lock)
+            with lock:
+                progress(len(batch))
+
+        senders = min(BATCH_SENDERS, self.download_threads)
+        with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="batch") as pool:
+            pending = [pool.submit(send, batch) for batch in batches]
             try:
-                for index in range(len(batches)):
-                    current = packed.pop(0).result()
-                    if index + 1 < len(batches):
-                        packed.append(packer.submit(pack, batches[index + 1]))
-                    with current:
-                        self._send_batch(current, remote, report)
-                    progress(len(batches[index]))
+                for done in pending:
+                    done.result()
             finally:
-                for pending in packed:
-                    if not pending.cancel():
-                        with contextlib.suppress(Exception):
-                            pending.result().close()
+                for waiting in pending:
+                    waiting.cancel()
         for item in (f for f in files if f.size > alone):
             self._put_one(item, remote, report)
             progress(1)
@@ -219,8 +230,11 @@ class Client(Connection):
                 report.failed.append((folder + "/", exc))
         return report
 
-    def _send_batch(self, batch: Packed, remote: str, report: TreeReport) -> None:
-        report.failed.extend(batch.failed)
+    def _send_batch(
+        self, batch: Packed, remote: str, report: TreeReport, lock: threading.Lock
+    ) -> None:
+        with lock:
+            report.failed.extend(batch.failed)
         if not batch.files:
             return
         try:
@@ -229,10 +243,12 @@ class Client(Connection):
             if exc.status not in {409, 422}:
                 raise
             for item in batch.files:  # find out which file it was, and store the others
-                self._put_one(item, remote, report)
+                with lock:
+                    self._put_one(item, remote, report)
             return
-        report.files += len(batch.files)
-        report.bytes += sum_sizes(batch.files)
+        with lock:
+            report.files += len(batch.files)
+            report.bytes += sum_sizes(batch.files)
 
     def _put_one(self, item: TreeFile, remote: str, report: TreeReport) -> None:
         """Upload one file of a tree; a refusal that concerns only this file is reported."""
