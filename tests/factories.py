@@ -4,6 +4,7 @@ and clients signed in the way a real user would be."""
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from cohortvault.consortium.services import principal_for_user
 from cohortvault.demo import current_code
 from cohortvault.identity.models import User
 from cohortvault.identity.services import base32_secret
+from cohortvault.web.freshness import VERIFIED_AT
 
 PASSWORD = "correct horse battery staple 42"
 _serial = itertools.count(1)
@@ -78,6 +80,7 @@ def signed_in_client(user: User, device: TOTPDevice | None = None, **client_kwar
     )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[VERIFIED_AT] = time.time()
     session.save()
     return client
 

@@ -118,6 +118,38 @@ class Config:
     gc_interval: int = setting(
         3600, "Seconds between garbage collections while serving (0 turns them off)."
     )
+    site_url: str = setting(
+        "http://127.0.0.1:8000",
+        "The address people reach the instance at; used in e-mails and enrolment letters.",
+    )
+    username_prefix: str = setting(
+        "p274-", "Prefix of the usernames given to approved registrations (then a serial)."
+    )
+    enrolment_code_hours: int = setting(
+        72, "Hours an enrolment code handed to a new user stays valid."
+    )
+    token_default_days: int = setting(30, "Default lifetime of a personal API token, in days.")
+    token_max_days: int = setting(365, "Longest lifetime a personal API token may be given.")
+    require_security_key: bool = setting(
+        False,
+        "Require a phishing-resistant second factor (a FIDO2/WebAuthn security key) of data "
+        "managers and exporters: with a one-time code they reach only the page to add a key.",
+    )
+    reauthentication_seconds: int = setting(
+        300,
+        "How recent a second factor must be before sensitive actions (adding or removing a "
+        "factor, deciding access requests); older sessions are asked for a fresh one.",
+    )
+    email_backend: str = setting(
+        "django.core.mail.backends.console.EmailBackend",
+        "Django e-mail backend for notifications (console by default: printed to the log).",
+    )
+    email_host: str = setting("localhost", "SMTP server for notifications.")
+    email_port: int = setting(25, "SMTP port.")
+    email_host_user: str = setting("", "SMTP user name.")
+    email_host_password: str = setting("", "SMTP password.")
+    email_use_tls: bool = setting(False, "Use STARTTLS with the SMTP server.")
+    email_from: str = setting("cohortvault@localhost", "Sender address of notifications.")
     time_zone: str = setting("UTC", "Time zone used to display dates.")
     log_level: str = setting("INFO", "Logging level of the server process.")
 

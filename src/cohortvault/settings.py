@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "cohortvault.identity",
     "cohortvault.consortium",
     "cohortvault.files",
+    "cohortvault.governance",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,21 @@ COHORTVAULT_MAX_UPLOAD_SIZE = CONFIG.max_upload_size
 COHORTVAULT_MIN_FREE_SPACE = CONFIG.min_free_space
 COHORTVAULT_UPLOAD_EXPIRY_HOURS = CONFIG.upload_expiry_hours
 COHORTVAULT_GC_INTERVAL = CONFIG.gc_interval
+COHORTVAULT_SITE_URL = CONFIG.site_url.rstrip("/")
+COHORTVAULT_USERNAME_PREFIX = CONFIG.username_prefix
+COHORTVAULT_ENROLMENT_CODE_HOURS = CONFIG.enrolment_code_hours
+COHORTVAULT_TOKEN_DEFAULT_DAYS = CONFIG.token_default_days
+COHORTVAULT_TOKEN_MAX_DAYS = CONFIG.token_max_days
+COHORTVAULT_REQUIRE_SECURITY_KEY = CONFIG.require_security_key
+COHORTVAULT_REAUTHENTICATION_SECONDS = CONFIG.reauthentication_seconds
+
+EMAIL_BACKEND = CONFIG.email_backend
+EMAIL_HOST = CONFIG.email_host
+EMAIL_PORT = CONFIG.email_port
+EMAIL_HOST_USER = CONFIG.email_host_user
+EMAIL_HOST_PASSWORD = CONFIG.email_host_password
+EMAIL_USE_TLS = CONFIG.email_use_tls
+DEFAULT_FROM_EMAIL = CONFIG.email_from
 
 LOGGING = {
     "version": 1,

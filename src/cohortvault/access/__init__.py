@@ -7,8 +7,12 @@ from cohortvault.access.policy import (
     Decision,
     Facility,
     Principal,
+    Request,
+    RequestKind,
     Resource,
     Role,
+    Scope,
+    Step,
     decide,
 )
 from cohortvault.access.requirements import Requirement, Stage, requires
@@ -20,10 +24,14 @@ __all__ = [
     "Decision",
     "Facility",
     "Principal",
+    "Request",
+    "RequestKind",
     "Requirement",
     "Resource",
     "Role",
+    "Scope",
     "Stage",
+    "Step",
     "decide",
     "requires",
 ]

@@ -58,6 +58,44 @@ class Facility(StrEnum):
 
     AUDIT_TRAIL = "audit_trail"
     CONSORTIUM = "consortium"
+    ACCESS_OVERVIEW = "access_overview"  # everyone's memberships and their history
+    AGGREGATES = "aggregates"  # counts that passed disclosure control (discovery)
+
+
+class Scope(StrEnum):
+    """How much of its user's power a credential carries (personal API tokens narrow it)."""
+
+    FULL = "full"
+    READ_ONLY = "read_only"
+    PROJECT = "project"
+    AGGREGATE = "aggregate"
+
+
+class RequestKind(StrEnum):
+    REGISTRATION = "registration"
+    ACCESS_CHANGE = "access_change"
+
+
+class Step(StrEnum):
+    """The decision a governance request is waiting for."""
+
+    CONFIRM = "confirm"  # the data protection officer confirms a registration
+    ASSEMBLY = "assembly"  # an approver records the general assembly's decision
+    ADMINISTRATOR = "administrator"  # the administrator approves
+
+
+@dataclass(frozen=True)
+class Request:
+    """A governance request: who asked, whom it concerns, and which decision it awaits."""
+
+    kind: RequestKind
+    requester: str
+    subject: str = ""
+    site: str = ""
+    step: Step = Step.ADMINISTRATOR
+
+    def __str__(self) -> str:
+        return f"{self.kind} request by {self.requester}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +108,9 @@ class Principal:
     sites: frozenset[str] = frozenset()
     projects: frozenset[str] = frozenset()
     is_system: bool = False
+    contact_sites: frozenset[str] = frozenset()
+    scope: Scope = Scope.FULL
+    scope_project: str = ""
 
     def __post_init__(self) -> None:
         if not self.global_roles <= GLOBAL_ROLES:
@@ -154,7 +195,7 @@ class Area:
         return self.path
 
 
-Resource = Area | Facility
+Resource = Area | Facility | Request
 
 
 @dataclass(frozen=True)
@@ -178,9 +219,38 @@ def decide(principal: Principal, action: Action, resource: Resource) -> Decision
     """May ``principal`` do ``action`` on ``resource``? Denied unless a rule below grants it."""
     if not principal.is_authenticated:
         return _deny("not authenticated")
+    narrowed = _narrowed_by_scope(principal, action, resource)
+    if narrowed is not None:
+        return narrowed
     if isinstance(resource, Facility):
         return _decide_facility(principal, action, resource)
+    if isinstance(resource, Request):
+        return _decide_request(principal, action, resource)
     return _decide_area(principal, action, resource)
+
+
+def _narrowed_by_scope(principal: Principal, action: Action, resource: Resource) -> Decision | None:
+    """A refusal when the credential's scope excludes the action, whatever the roles allow."""
+    match principal.scope:
+        case Scope.FULL:
+            return None
+        case Scope.READ_ONLY:
+            if action not in (Action.LIST, Action.READ):
+                return _deny("a read-only token cannot change anything")
+        case Scope.PROJECT:
+            if isinstance(resource, Request) or action is Action.ADMINISTER:
+                return _deny("a project token acts only in its project's area")
+            if isinstance(resource, Area) and resource != Area.project(principal.scope_project):
+                return _deny(f"a token for project {principal.scope_project} reaches only its area")
+            if isinstance(resource, Facility) and resource is not Facility.CONSORTIUM:
+                return _deny(f"a token for project {principal.scope_project} reaches only its area")
+        case Scope.AGGREGATE:
+            if resource not in (Facility.AGGREGATES, Facility.CONSORTIUM) or action not in (
+                Action.LIST,
+                Action.READ,
+            ):
+                return _deny("an aggregate-only token reads aggregate answers and nothing else")
+    return None
 
 
 def _decide_facility(principal: Principal, action: Action, facility: Facility) -> Decision:
@@ -194,7 +264,52 @@ def _decide_facility(principal: Principal, action: Action, facility: Facility) -
         case Facility.CONSORTIUM, Action.ADMINISTER | Action.WRITE | Action.DELETE:
             if principal.has(Role.ADMINISTRATOR):
                 return _allow("the administrator manages sites, studies, users and memberships")
+        case Facility.ACCESS_OVERVIEW, Action.LIST | Action.READ:
+            if principal.has(Role.ADMINISTRATOR) or principal.has(Role.DATA_PROTECTION_OFFICER):
+                return _allow("administrator and data protection officer see all memberships")
+        case Facility.AGGREGATES, Action.LIST | Action.READ:
+            if not principal.is_system:
+                return _allow("every account may ask for aggregate answers")
     return _deny(f"no rule grants {action} on the {facility}")
+
+
+def _decide_request(principal: Principal, action: Action, request: Request) -> Decision:
+    """Governance requests: who may file them, see them, and decide them (four eyes)."""
+    if principal.is_system:
+        return _deny("the system neither files nor decides requests")
+    me = principal.username
+    match action:
+        case Action.WRITE:
+            if request.kind is RequestKind.REGISTRATION:
+                if request.site in principal.contact_sites:
+                    return _allow(f"contact person of site {request.site}")
+                return _deny("only a site's contact person requests accounts for it")
+            return _allow("anyone may ask for an access change; others decide it")
+        case Action.LIST | Action.READ:
+            if me in (request.requester, request.subject):
+                return _allow("requester or subject of the request")
+            if principal.has(Role.ADMINISTRATOR):
+                return _allow("the administrator decides requests")
+            if request.kind is RequestKind.REGISTRATION and principal.has(
+                Role.DATA_PROTECTION_OFFICER
+            ):
+                return _allow("the data protection officer confirms registrations")
+            if request.step is Step.ASSEMBLY and principal.has(Role.APPROVER):
+                return _allow("approvers record the general assembly's decision")
+        case Action.APPROVE:
+            if me == request.requester:
+                return _deny("nobody decides their own request (four eyes)")
+            if me == request.subject:
+                return _deny("nobody decides a request that concerns themselves (four eyes)")
+            match request.step:
+                case Step.CONFIRM if principal.has(Role.DATA_PROTECTION_OFFICER):
+                    return _allow("the data protection officer confirms registrations")
+                case Step.ASSEMBLY if principal.has(Role.APPROVER):
+                    return _allow("an approver records the general assembly's decision")
+                case Step.ADMINISTRATOR if principal.has(Role.ADMINISTRATOR):
+                    return _allow("the administrator approves")
+            return _deny(f"no rule lets this account take the {request.step} decision")
+    return _deny(f"no rule grants {action} on {request.kind} requests")
 
 
 def _decide_area(principal: Principal, action: Action, area: Area) -> Decision:

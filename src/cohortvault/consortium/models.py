@@ -110,10 +110,10 @@ class Group(models.Model):
             models.CheckConstraint(
                 name="group_scope_matches_role",
                 condition=(
-                    Q(role=Role.SITE_MEMBER, site__isnull=False, project__isnull=True)
-                    | Q(role=Role.PROJECT_MEMBER, project__isnull=False, site__isnull=True)
+                    Q(role=Role.SITE_MEMBER.value, site__isnull=False, project__isnull=True)
+                    | Q(role=Role.PROJECT_MEMBER.value, project__isnull=False, site__isnull=True)
                     | Q(
-                        role__in=[r.value for r in GLOBAL_ROLES],
+                        role__in=sorted(r.value for r in GLOBAL_ROLES),
                         site__isnull=True,
                         project__isnull=True,
                     )
@@ -157,6 +157,9 @@ class Membership(models.Model):
         related_name="+",
     )
     reason = models.TextField(blank=True)
+    is_contact = models.BooleanField(
+        default=False, help_text="The site's contact person: may request accounts for it."
+    )
 
     objects = MembershipQuerySet.as_manager()
 

@@ -62,6 +62,7 @@ def principal_for_user(user: Any) -> Principal:
         return Principal.anonymous()
     global_roles: set[Role] = set()
     sites: set[str] = set()
+    contact_sites: set[str] = set()
     projects: set[str] = set()
     memberships = (
         Membership.objects.active()
@@ -75,6 +76,8 @@ def principal_for_user(user: Any) -> Principal:
             global_roles.add(role)
         elif role is Role.SITE_MEMBER and group.site is not None:
             sites.add(group.site.code)
+            if membership.is_contact:
+                contact_sites.add(group.site.code)
         elif (
             role is Role.PROJECT_MEMBER
             and group.project is not None
@@ -87,6 +90,7 @@ def principal_for_user(user: Any) -> Principal:
         global_roles=frozenset(global_roles),
         sites=frozenset(sites),
         projects=frozenset(projects),
+        contact_sites=frozenset(contact_sites),
     )
 
 

@@ -18,7 +18,13 @@ def digest(secret: str) -> str:
 
 
 class User(AbstractUser):  # type: ignore[django-manager-missing]
-    """A person with an account. Passwords are argon2-hashed; a second factor is mandatory."""
+    """A person with an account. Passwords are argon2-hashed; a second factor is mandatory.
+
+    An approved registration creates the account ``pending`` (and inactive) until its owner
+    redeems the enrolment code: sets a password and enrols a second factor.
+    """
+
+    pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["username"]
@@ -79,6 +85,8 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=16, default="full")
+    scope_project = models.CharField(max_length=40, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.LOGIN)
     prefix = models.CharField(max_length=12)
     token_hash = models.CharField(max_length=64, unique=True)

@@ -19,6 +19,7 @@ from cohortvault.errors import Invalid as InvalidInput
 from cohortvault.errors import NotAuthenticated, NotFound, Throttled
 from cohortvault.identity import services
 from cohortvault.identity.qr import qr_data_uri
+from cohortvault.web.freshness import mark_verified
 from cohortvault.web.middleware import is_verified
 
 
@@ -99,6 +100,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             target = request.session.get("cohortvault_next") or reverse("consortium:dashboard")
             request.session.cycle_key()
             otp_login(request, device)
+            mark_verified(request)
             return HttpResponseRedirect(target)
     return render(request, "identity/verify.html", {"form": form, "error": error})
 
@@ -125,6 +127,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
             if not is_verified(user):
                 request.session.cycle_key()
                 otp_login(request, device)
+            mark_verified(request)
             if codes:
                 return render(
                     request, "identity/recovery_codes.html", {"codes": codes, "first": True}

@@ -1,0 +1,1 @@
+"""Access governance: registrations, four-eyes access changes, enrolment codes, notifications."""
