@@ -22,7 +22,9 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def person(username: str, *roles: Role, site: Site | None = None, contact: bool = False) -> Principal:
+def person(
+    username: str, *roles: Role, site: Site | None = None, contact: bool = False
+) -> Principal:
     user = factories.make_user(username)
     for role in roles:
         factories.grant(user, role)
@@ -47,14 +49,19 @@ def cast(site: Site) -> dict[str, Principal]:
 
 def register(cast: dict[str, Principal], **overrides: object) -> Registration:
     fields: dict[str, object] = {
-        "site": "oslo", "first_name": "Nina", "last_name": "Ny", "email": "nina@example.org",
+        "site": "oslo",
+        "first_name": "Nina",
+        "last_name": "Ny",
+        "email": "nina@example.org",
         "reason": "joins the memory study",
-    }  # fmt: skip
+    }
     fields.update(overrides)
     return services.request_registration(cast["contact"], **fields)  # type: ignore[arg-type]
 
 
-def test_registration_chain_creates_a_pending_account(cast: dict[str, Principal], project: Project) -> None:
+def test_registration_chain_creates_a_pending_account(
+    cast: dict[str, Principal], project: Project
+) -> None:
     registration = register(cast, groups=[GroupRef(Role.PROJECT_MEMBER, project="alpha")])
     assert registration.status == Registration.Status.AWAITING_CONFIRMATION
     assert Notification.objects.filter(user__username="dpo").exists()
@@ -71,8 +78,13 @@ def test_registration_chain_creates_a_pending_account(cast: dict[str, Principal]
     steps = [d.step for d in outcome.registration.decisions.all()]
     assert steps == ["confirm", "administrator"]
     actions = set(AuditEntry.objects.values_list("action", flat=True))
-    assert {"registration.request", "registration.confirm", "registration.administrator",
-            "enrolment.code", "membership.grant"} <= actions  # fmt: skip
+    assert {
+        "registration.request",
+        "registration.confirm",
+        "registration.administrator",
+        "enrolment.code",
+        "membership.grant",
+    } <= actions
 
 
 def test_only_contact_persons_register(cast: dict[str, Principal], other_site: Site) -> None:
@@ -101,7 +113,9 @@ def test_refusal_needs_a_reason_and_is_final(cast: dict[str, Principal]) -> None
     registration = register(cast)
     with pytest.raises(Invalid):
         services.decide_registration(cast["dpo"], registration.pk, approve=False, fresh=True)
-    services.decide_registration(cast["dpo"], registration.pk, approve=False, reason="unknown person", fresh=True)
+    services.decide_registration(
+        cast["dpo"], registration.pk, approve=False, reason="unknown person", fresh=True
+    )
     registration.refresh_from_db()
     assert registration.status == "refused" and registration.account is None
     assert Notification.objects.filter(user__username="contact", text__contains="refused").exists()
@@ -120,7 +134,9 @@ def test_contact_person_who_is_dpo_cannot_confirm_own_registration(site: Site) -
 def test_enrolment_activates_the_account(cast: dict[str, Principal]) -> None:
     registration = register(cast)
     services.decide_registration(cast["dpo"], registration.pk, approve=True, fresh=True)
-    code = services.decide_registration(cast["admin"], registration.pk, approve=True, fresh=True).enrolment_code
+    code = services.decide_registration(
+        cast["admin"], registration.pk, approve=True, fresh=True
+    ).enrolment_code
     assert code
     with pytest.raises(Invalid):
         enrolment.set_enrolment_password(code, "short")
@@ -135,7 +151,9 @@ def test_enrolment_activates_the_account(cast: dict[str, Principal]) -> None:
 def test_expired_enrolment_code_is_refused(cast: dict[str, Principal]) -> None:
     registration = register(cast)
     services.decide_registration(cast["dpo"], registration.pk, approve=True, fresh=True)
-    code = services.decide_registration(cast["admin"], registration.pk, approve=True, fresh=True).enrolment_code
+    code = services.decide_registration(
+        cast["admin"], registration.pk, approve=True, fresh=True
+    ).enrolment_code
     from cohortvault.governance.models import EnrolmentCode
 
     EnrolmentCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -145,11 +163,16 @@ def test_expired_enrolment_code_is_refused(cast: dict[str, Principal]) -> None:
     assert enrolment.enrolment_for(new_code).user.username == "p274-001"
 
 
-def test_access_change_needs_the_administrator(cast: dict[str, Principal], project: Project) -> None:
+def test_access_change_needs_the_administrator(
+    cast: dict[str, Principal], project: Project
+) -> None:
     request = services.request_access_change(
-        cast["member"], username="member", group=GroupRef(Role.PROJECT_MEMBER, project="alpha"),
-        operation="add", reason="works on alpha",
-    )  # fmt: skip
+        cast["member"],
+        username="member",
+        group=GroupRef(Role.PROJECT_MEMBER, project="alpha"),
+        operation="add",
+        reason="works on alpha",
+    )
     assert request.status == "awaiting_approval"
     assert principal_for_user(User.objects.get(username="member")).projects == frozenset()
     with pytest.raises(PermissionDenied):  # nobody grants themselves anything
@@ -160,17 +183,25 @@ def test_access_change_needs_the_administrator(cast: dict[str, Principal], proje
     assert mail.outbox == [] or any("approved" in m.subject for m in mail.outbox)
 
 
-def test_administrator_cannot_approve_own_request_nor_one_for_themselves(cast: dict[str, Principal]) -> None:
+def test_administrator_cannot_approve_own_request_nor_one_for_themselves(
+    cast: dict[str, Principal],
+) -> None:
     own = services.request_access_change(
-        cast["admin"], username="member", group=GroupRef(Role.APPROVER), operation="add",
+        cast["admin"],
+        username="member",
+        group=GroupRef(Role.APPROVER),
+        operation="add",
         reason="helps",
-    )  # fmt: skip
+    )
     with pytest.raises(PermissionDenied):
         services.decide_access_request(cast["admin"], own.pk, approve=True, fresh=True)
     for_self = services.request_access_change(
-        cast["member"], username="admin", group=GroupRef(Role.DATA_PROTECTION_OFFICER),
-        operation="add", reason="stand-in",
-    )  # fmt: skip
+        cast["member"],
+        username="admin",
+        group=GroupRef(Role.DATA_PROTECTION_OFFICER),
+        operation="add",
+        reason="stand-in",
+    )
     with pytest.raises(PermissionDenied):
         services.decide_access_request(cast["admin"], for_self.pk, approve=True, fresh=True)
     services.decide_access_request(cast["admin2"], own.pk, approve=True, fresh=True)
@@ -179,13 +210,18 @@ def test_administrator_cannot_approve_own_request_nor_one_for_themselves(cast: d
 
 def test_exporter_and_data_manager_need_the_assembly_first(cast: dict[str, Principal]) -> None:
     request = services.request_access_change(
-        cast["member"], username="member", group=GroupRef(Role.EXPORTER), operation="add",
+        cast["member"],
+        username="member",
+        group=GroupRef(Role.EXPORTER),
+        operation="add",
         reason="exports for alpha",
-    )  # fmt: skip
+    )
     assert request.status == "awaiting_assembly"
     with pytest.raises(PermissionDenied):  # the administrator cannot go first
         services.decide_access_request(cast["admin"], request.pk, approve=True, fresh=True)
-    services.decide_access_request(cast["approver"], request.pk, approve=True, reference="GA 2026-11", fresh=True)
+    services.decide_access_request(
+        cast["approver"], request.pk, approve=True, reference="GA 2026-11", fresh=True
+    )
     assert not principal_for_user(User.objects.get(username="member")).has(Role.EXPORTER)
     services.decide_access_request(cast["admin"], request.pk, approve=True, fresh=True)
     assert principal_for_user(User.objects.get(username="member")).has(Role.EXPORTER)
@@ -194,11 +230,16 @@ def test_exporter_and_data_manager_need_the_assembly_first(cast: dict[str, Princ
     assert request.decisions.first().reference == "GA 2026-11"  # type: ignore[union-attr]
 
 
-def test_removal_takes_effect_at_once_and_history_stays(cast: dict[str, Principal], site: Site) -> None:
+def test_removal_takes_effect_at_once_and_history_stays(
+    cast: dict[str, Principal], site: Site
+) -> None:
     request = services.request_access_change(
-        cast["contact"], username="member", group=GroupRef(Role.SITE_MEMBER, site="oslo"),
-        operation="remove", reason="left the institute",
-    )  # fmt: skip
+        cast["contact"],
+        username="member",
+        group=GroupRef(Role.SITE_MEMBER, site="oslo"),
+        operation="remove",
+        reason="left the institute",
+    )
     services.decide_access_request(cast["admin"], request.pk, approve=True, fresh=True)
     member = User.objects.get(username="member")
     assert principal_for_user(member).sites == frozenset()
@@ -207,9 +248,13 @@ def test_removal_takes_effect_at_once_and_history_stays(cast: dict[str, Principa
 
 def test_time_limited_membership_lapses(cast: dict[str, Principal], project: Project) -> None:
     request = services.request_access_change(
-        cast["member"], username="member", group=GroupRef(Role.PROJECT_MEMBER, project="alpha"),
-        operation="add", reason="a month", valid_until=timezone.now() + timedelta(days=30),
-    )  # fmt: skip
+        cast["member"],
+        username="member",
+        group=GroupRef(Role.PROJECT_MEMBER, project="alpha"),
+        operation="add",
+        reason="a month",
+        valid_until=timezone.now() + timedelta(days=30),
+    )
     services.decide_access_request(cast["admin"], request.pk, approve=True, fresh=True)
     member = User.objects.get(username="member")
     assert principal_for_user(member).projects == {"alpha"}
@@ -221,30 +266,63 @@ def test_time_limited_membership_lapses(cast: dict[str, Principal], project: Pro
 
 def test_bad_requests_are_refused(cast: dict[str, Principal], project: Project) -> None:
     with pytest.raises(Conflict):
-        services.request_access_change(cast["member"], username="member", operation="add",
-                                       group=GroupRef(Role.SITE_MEMBER, site="oslo"), reason="r")  # fmt: skip
+        services.request_access_change(
+            cast["member"],
+            username="member",
+            operation="add",
+            group=GroupRef(Role.SITE_MEMBER, site="oslo"),
+            reason="r",
+        )
     with pytest.raises(Conflict):
-        services.request_access_change(cast["member"], username="member", operation="remove",
-                                       group=GroupRef(Role.EXPORTER), reason="r")  # fmt: skip
+        services.request_access_change(
+            cast["member"],
+            username="member",
+            operation="remove",
+            group=GroupRef(Role.EXPORTER),
+            reason="r",
+        )
     with pytest.raises(NotFound):
-        services.request_access_change(cast["member"], username="ghost", operation="add",
-                                       group=GroupRef(Role.EXPORTER), reason="r")  # fmt: skip
+        services.request_access_change(
+            cast["member"],
+            username="ghost",
+            operation="add",
+            group=GroupRef(Role.EXPORTER),
+            reason="r",
+        )
     with pytest.raises(Invalid):
-        services.request_access_change(cast["member"], username="member", operation="add",
-                                       group=GroupRef(Role.EXPORTER, site="oslo"), reason="r")  # fmt: skip
-    services.request_access_change(cast["member"], username="member", operation="add",
-                                   group=GroupRef(Role.PROJECT_MEMBER, project="alpha"), reason="r")  # fmt: skip
+        services.request_access_change(
+            cast["member"],
+            username="member",
+            operation="add",
+            group=GroupRef(Role.EXPORTER, site="oslo"),
+            reason="r",
+        )
+    services.request_access_change(
+        cast["member"],
+        username="member",
+        operation="add",
+        group=GroupRef(Role.PROJECT_MEMBER, project="alpha"),
+        reason="r",
+    )
     with pytest.raises(Conflict):  # one open request per change
-        services.request_access_change(cast["contact"], username="member", operation="add",
-                                       group=GroupRef(Role.PROJECT_MEMBER, project="alpha"), reason="r")  # fmt: skip
+        services.request_access_change(
+            cast["contact"],
+            username="member",
+            operation="add",
+            group=GroupRef(Role.PROJECT_MEMBER, project="alpha"),
+            reason="r",
+        )
 
 
 def test_queue_shows_what_awaits_each_decider(cast: dict[str, Principal], project: Project) -> None:
     registration = register(cast)
     request = services.request_access_change(
-        cast["member"], username="member", group=GroupRef(Role.DATA_MANAGER), operation="add",
+        cast["member"],
+        username="member",
+        group=GroupRef(Role.DATA_MANAGER),
+        operation="add",
         reason="backup curator",
-    )  # fmt: skip
+    )
     assert services.queue(cast["dpo"]).registrations == [registration]
     assert services.queue(cast["approver"]).access_requests == [request]
     assert services.queue(cast["admin"]).access_requests == []
@@ -253,7 +331,11 @@ def test_queue_shows_what_awaits_each_decider(cast: dict[str, Principal], projec
 
 def test_withdrawal_by_the_requester_only(cast: dict[str, Principal]) -> None:
     request = services.request_access_change(
-        cast["member"], username="member", group=GroupRef(Role.APPROVER), operation="add", reason="r"
+        cast["member"],
+        username="member",
+        group=GroupRef(Role.APPROVER),
+        operation="add",
+        reason="r",
     )
     with pytest.raises(NotFound):
         services.withdraw_access_request(cast["admin"], request.pk)
