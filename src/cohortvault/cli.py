@@ -86,7 +86,12 @@ def demo(data_dir: Path) -> None:
     from cohortvault.demo import CREDENTIALS_FILE
     from cohortvault.demo.build import build
 
-    with bind(channel="cli"):
+    from django.test.utils import override_settings
+
+    # The demo's notifications are kept in the app; none is mailed while building it.
+    with bind(channel="cli"), override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"
+    ):
         credentials = build(data_dir)
     click.echo(f"Created a demo instance in {data_dir.resolve()} with {len(credentials)} users.")
     click.echo(f"Their passwords and authenticator secrets are in {data_dir / CREDENTIALS_FILE}.")

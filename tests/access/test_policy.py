@@ -218,3 +218,128 @@ def areas(draw: st.DrawFn) -> Area:
 @given(principals(), st.sampled_from(list(Action)), areas())
 def test_any_combination_matches_design(principal: Principal, action: Action, area: Area) -> None:
     assert decide(principal, action, area).allowed == expected(principal, action, area)
+
+
+# --- credentials with a narrower scope ---------------------------------------------------------
+
+from cohortvault.access.policy import Request, RequestKind, Scope, Step  # noqa: E402
+
+
+def scoped(principal: Principal, scope: Scope, project: str = "") -> Principal:
+    return Principal(
+        user_id=principal.user_id,
+        username=principal.username,
+        global_roles=principal.global_roles,
+        sites=principal.sites,
+        projects=principal.projects,
+        scope=scope,
+        scope_project=project,
+    )
+
+
+def expected_scoped(principal: Principal, action: Action, resource: object) -> bool:
+    """A scope only ever takes away: full power, minus what the scope excludes."""
+    allowed = decide(scoped(principal, Scope.FULL), action, resource).allowed  # type: ignore[arg-type]
+    match principal.scope:
+        case Scope.READ_ONLY:
+            return allowed and action in (Action.LIST, Action.READ)
+        case Scope.PROJECT:
+            if isinstance(resource, Area):
+                return allowed and resource == Area.project(principal.scope_project)
+            return (
+                allowed
+                and resource is Facility.CONSORTIUM
+                and action in (Action.LIST, Action.READ)
+            )
+        case Scope.AGGREGATE:
+            return (
+                allowed
+                and resource in (Facility.AGGREGATES, Facility.CONSORTIUM)
+                and action in (Action.LIST, Action.READ)
+            )
+    return allowed
+
+
+def test_scopes_only_take_power_away() -> None:
+    cases = unexpected = 0
+    for who, principal in PRINCIPALS.items():
+        if principal.is_system or not principal.is_authenticated:
+            continue
+        for scope, project in [(Scope.READ_ONLY, ""), (Scope.PROJECT, "p1"), (Scope.AGGREGATE, "")]:
+            narrowed = scoped(principal, scope, project)
+            resources = [*areas_for(principal).values(), *Facility]
+            for resource, action in itertools.product(resources, Action):
+                cases += 1
+                got = decide(narrowed, action, resource).allowed  # type: ignore[arg-type]
+                if got != expected_scoped(narrowed, action, resource):
+                    unexpected += 1
+                    print("mismatch", who, scope, action, resource)
+    print(f"scoped credentials: {cases} cases, {unexpected} mismatches")
+    assert cases > 1000 and unexpected == 0
+
+
+def test_project_token_reaches_only_its_project() -> None:
+    member = scoped(PRINCIPALS["exporter in s1 and p1"], Scope.PROJECT, "p1")
+    assert decide(member, Action.WRITE, Area.project("p1"))
+    assert not decide(member, Action.READ, Area.site_data("s1"))
+    assert not decide(member, Action.READ, Area.project("p2"))
+    assert not decide(member, Action.READ, Area.home(member.username))
+    outsider = scoped(PRINCIPALS["site member of s1"], Scope.PROJECT, "p1")
+    assert not decide(outsider, Action.READ, Area.project("p1"))  # the roles still decide
+
+
+def test_aggregate_token_reads_no_files_and_no_audit_trail() -> None:
+    dpo = scoped(PRINCIPALS["data protection officer"], Scope.AGGREGATE)
+    assert decide(dpo, Action.READ, Facility.AGGREGATES)
+    assert not decide(dpo, Action.READ, Facility.AUDIT_TRAIL)
+    assert not decide(dpo, Action.READ, Area.logs())
+
+
+# --- governance requests: four eyes -------------------------------------------------------------
+
+STEP_HOLDER = {
+    Step.CONFIRM: Role.DATA_PROTECTION_OFFICER,
+    Step.ASSEMBLY: Role.APPROVER,
+    Step.ADMINISTRATOR: Role.ADMINISTRATOR,
+}
+
+
+@given(
+    roles=st.sets(st.sampled_from(sorted(GLOBAL_ROLES))),
+    me=st.sampled_from(["alice", "bob", "carol"]),
+    requester=st.sampled_from(["alice", "bob", "carol"]),
+    subject=st.sampled_from(["alice", "bob", "carol", ""]),
+    step=st.sampled_from(list(Step)),
+    kind=st.sampled_from(list(RequestKind)),
+)
+def test_nobody_decides_their_own_request_or_one_about_themselves(
+    roles: set[Role], me: str, requester: str, subject: str, step: Step, kind: RequestKind
+) -> None:
+    principal = Principal(user_id=1, username=me, global_roles=frozenset(roles))
+    request = Request(kind, requester=requester, subject=subject, step=step)
+    allowed = decide(principal, Action.APPROVE, request).allowed
+    assert allowed == (me not in (requester, subject) and STEP_HOLDER[step] in roles)
+
+
+def test_only_a_sites_contact_person_files_its_registrations() -> None:
+    contact = Principal(
+        user_id=1, username="c", sites=frozenset({"s1"}), contact_sites=frozenset({"s1"})
+    )
+    member = Principal(user_id=2, username="m", sites=frozenset({"s1"}))
+    admin = PRINCIPALS["administrator"]
+    for_s1 = Request(RequestKind.REGISTRATION, requester="c", site="s1")
+    assert decide(contact, Action.WRITE, for_s1)
+    assert not decide(
+        contact, Action.WRITE, Request(RequestKind.REGISTRATION, requester="c", site="s2")
+    )
+    assert not decide(
+        member, Action.WRITE, Request(RequestKind.REGISTRATION, requester="m", site="s1")
+    )
+    assert not decide(
+        admin, Action.WRITE, Request(RequestKind.REGISTRATION, requester="admin", site="s1")
+    )
+    anyone = PRINCIPALS["account without roles"]
+    assert decide(anyone, Action.WRITE, Request(RequestKind.ACCESS_CHANGE, requester="nobody"))
+    assert not decide(
+        Principal.system(), Action.WRITE, Request(RequestKind.ACCESS_CHANGE, requester="system")
+    )

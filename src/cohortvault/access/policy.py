@@ -242,7 +242,9 @@ def _narrowed_by_scope(principal: Principal, action: Action, resource: Resource)
                 return _deny("a project token acts only in its project's area")
             if isinstance(resource, Area) and resource != Area.project(principal.scope_project):
                 return _deny(f"a token for project {principal.scope_project} reaches only its area")
-            if isinstance(resource, Facility) and resource is not Facility.CONSORTIUM:
+            if isinstance(resource, Facility) and (
+                resource is not Facility.CONSORTIUM or action not in (Action.LIST, Action.READ)
+            ):
                 return _deny(f"a token for project {principal.scope_project} reaches only its area")
         case Scope.AGGREGATE:
             if resource not in (Facility.AGGREGATES, Facility.CONSORTIUM) or action not in (
