@@ -2,6 +2,8 @@
 # Print how to sign in to the demo instance before serving it.
 set -euo pipefail
 dir=$1 host=$2 port=$3
+# Security keys (WebAuthn) need a host name; localhost reaches the same server as 127.0.0.1.
+[ "$host" = "127.0.0.1" ] && host=localhost
 cat <<TEXT
 
   cohortvault demo: http://$host:$port/

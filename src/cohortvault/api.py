@@ -13,7 +13,9 @@ from cohortvault.audit.api import router as audit_router
 from cohortvault.consortium.api import router as consortium_router
 from cohortvault.errors import CohortvaultError, NotFound, error_body
 from cohortvault.files.api import router as files_router
+from cohortvault.governance.api import router as governance_router
 from cohortvault.identity.api import router as identity_router
+from cohortvault.identity.api import tokens_router
 from cohortvault.identity.auth import BearerToken, VerifiedSession
 from cohortvault.web.errors import CODES, request_id_of
 
@@ -33,9 +35,11 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/auth", identity_router)
+api.add_router("/tokens", tokens_router)
 api.add_router("", consortium_router)
 api.add_router("/audit", audit_router)
 api.add_router("", files_router)
+api.add_router("", governance_router)
 
 
 def _error(

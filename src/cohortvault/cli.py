@@ -82,15 +82,16 @@ def init(
 def demo(data_dir: Path) -> None:
     """Create an instance in DATA_DIR filled with a synthetic consortium (does not serve it)."""
     instance.create(data_dir)
+    from django.test.utils import override_settings
+
     from cohortvault.audit.trail import bind
     from cohortvault.demo import CREDENTIALS_FILE
     from cohortvault.demo.build import build
 
-    from django.test.utils import override_settings
-
     # The demo's notifications are kept in the app; none is mailed while building it.
-    with bind(channel="cli"), override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"
+    with (
+        bind(channel="cli"),
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
     ):
         credentials = build(data_dir)
     click.echo(f"Created a demo instance in {data_dir.resolve()} with {len(credentials)} users.")

@@ -119,8 +119,9 @@ class Config:
         3600, "Seconds between garbage collections while serving (0 turns them off)."
     )
     site_url: str = setting(
-        "http://127.0.0.1:8000",
-        "The address people reach the instance at; used in e-mails and enrolment letters.",
+        "http://localhost:8000",
+        "The address people reach the instance at; used in e-mails and enrolment letters. "
+        "Security keys need a host name here, not an IP address.",
     )
     username_prefix: str = setting(
         "p274-", "Prefix of the usernames given to approved registrations (then a serial)."
@@ -144,10 +145,10 @@ class Config:
         "django.core.mail.backends.console.EmailBackend",
         "Django e-mail backend for notifications (console by default: printed to the log).",
     )
-    email_host: str = setting("localhost", "SMTP server for notifications.")
-    email_port: int = setting(25, "SMTP port.")
-    email_host_user: str = setting("", "SMTP user name.")
-    email_host_password: str = setting("", "SMTP password.")
+    email_host: str = setting("localhost", "SMTP server that sends notification e-mails.")
+    email_port: int = setting(25, "Port of the SMTP server for notifications.")
+    email_host_user: str = setting("", "User name for the SMTP server, if it needs one.")
+    email_host_password: str = setting("", "Password for the SMTP server, if it needs one.")
     email_use_tls: bool = setting(False, "Use STARTTLS with the SMTP server.")
     email_from: str = setting("cohortvault@localhost", "Sender address of notifications.")
     time_zone: str = setting("UTC", "Time zone used to display dates.")

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "ninja",
     "cohortvault.web",
     "cohortvault.audit",
@@ -65,6 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cohortvault.web.context.navigation",
+                "cohortvault.governance.context.governance",
             ],
         },
     },
@@ -127,6 +129,16 @@ X_FRAME_OPTIONS = "DENY"
 OTP_TOTP_ISSUER = "cohortvault"
 OTP_TOTP_THROTTLE_FACTOR = CONFIG.otp_throttle_factor
 OTP_LOGIN_URL = "identity:verify"
+
+# Security keys (WebAuthn) are a second factor only: password first, then the key. The relying
+# party ID and the origin a key must answer for are taken per request from its host (which
+# ALLOWED_HOSTS vouches for), so the package's static origin list stays unused.
+OTP_WEBAUTHN_RP_NAME = "cohortvault"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "cohortvault.identity.webauthn.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "cohortvault.identity.webauthn.SecurityKeyHelper"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]  # no static OTP_WEBAUTHN_ALLOWED_ORIGINS
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = CONFIG.time_zone

@@ -3,14 +3,18 @@
 from django.urls import include, path
 
 from cohortvault.api import api
+from cohortvault.governance.urls import enrolment_urlpatterns
 from cohortvault.web import views as web_views
 from cohortvault.web.admin_site import admin_site
 
 urlpatterns = [
     path("", include("cohortvault.consortium.urls")),
     path("", include("cohortvault.identity.urls")),
+    path("webauthn/", include("cohortvault.identity.webauthn_urls")),
     path("audit/", include("cohortvault.audit.urls")),
     path("files/", include("cohortvault.files.urls")),
+    path("governance/", include("cohortvault.governance.urls")),
+    path("enrol/", include(enrolment_urlpatterns)),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
     path("healthz", web_views.health, name="health"),

@@ -247,9 +247,7 @@ def expected_scoped(principal: Principal, action: Action, resource: object) -> b
             if isinstance(resource, Area):
                 return allowed and resource == Area.project(principal.scope_project)
             return (
-                allowed
-                and resource is Facility.CONSORTIUM
-                and action in (Action.LIST, Action.READ)
+                allowed and resource is Facility.CONSORTIUM and action in (Action.LIST, Action.READ)
             )
         case Scope.AGGREGATE:
             return (

@@ -52,34 +52,22 @@ def test_creating_a_site_in_the_administration_is_audited(administrator: User) -
     assert entry.actor == "admin1" and "Tromsø" in entry.target
 
 
-def test_granting_and_ending_a_membership_in_the_administration(
-    administrator: User, site: Site
-) -> None:
+def test_memberships_change_only_through_access_requests(administrator: User, site: Site) -> None:
     person = factories.make_user("newbie")
     group = Group.objects.create(role=Role.SITE_MEMBER, site=site)
+    membership = Membership.objects.create(user=person, group=group)
     client = factories.signed_in_client(administrator)
+    assert client.get("/admin/consortium/membership/").status_code == 200
+    assert client.get("/admin/consortium/membership/add/").status_code == 403
     response = client.post(
         "/admin/consortium/membership/add/",
-        {
-            "user": person.pk,
-            "group": group.pk,
-            "valid_from_0": "2026-01-01",
-            "valid_from_1": "00:00:00",
-            "reason": "approved by the board",
-        },
+        {"user": person.pk, "group": group.pk, "reason": "sneaking in"},
     )
-    assert response.status_code == 302, response.content[:2000]
-    membership = Membership.objects.get(user=person)
-    assert membership.granted_by == administrator
-    assert AuditEntry.objects.filter(action="membership.grant", target="user newbie").exists()
-    response = client.post(
-        "/admin/consortium/membership/",
-        {"action": "end_memberships", "_selected_action": [membership.pk]},
-    )
-    assert response.status_code == 302
+    assert response.status_code == 403
+    client.post(f"/admin/consortium/membership/{membership.pk}/delete/", {"post": "yes"})
     membership.refresh_from_db()
-    assert membership.ended_at is not None
-    assert AuditEntry.objects.filter(action="membership.end", target="user newbie").exists()
+    assert membership.ended_at is None
+    assert Membership.objects.filter(user=person).count() == 1
 
 
 def test_disabling_a_user_in_the_administration_is_audited(administrator: User, user: User) -> None:

@@ -342,3 +342,43 @@ def test_withdrawal_by_the_requester_only(cast: dict[str, Principal]) -> None:
     services.withdraw_access_request(cast["member"], request.pk)
     with pytest.raises(Conflict):
         services.decide_access_request(cast["admin"], request.pk, approve=True, fresh=True)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"first_name": "Nina\nEvil: header"},
+        {"last_name": "x" * 151},
+        {"reason": "r\x00"},
+        {"reason": "r" * 2001},
+        {"email": "not-an-address"},
+    ],
+)
+def test_hostile_registration_text_is_refused_by_the_service(
+    cast: dict[str, Principal], fields: dict[str, str]
+) -> None:
+    with pytest.raises(Invalid):
+        register(cast, **fields)
+    assert not Registration.objects.exists()
+
+
+def test_hostile_decision_text_is_refused(cast: dict[str, Principal]) -> None:
+    request = services.request_access_change(
+        cast["member"],
+        username="member",
+        group=GroupRef(Role.APPROVER),
+        operation="add",
+        reason="r",
+    )
+    with pytest.raises(Invalid):
+        services.decide_access_request(
+            cast["admin"], request.pk, approve=True, reference="a\nb", fresh=True
+        )
+    with pytest.raises(Invalid):
+        services.request_access_change(
+            cast["member"],
+            username="member",
+            group=GroupRef(Role.EXPORTER),
+            operation="add",
+            reason="x" * 2001,
+        )

@@ -13,11 +13,12 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
-from cohortvault.access.policy import Role
 from cohortvault.consortium import services
 from cohortvault.consortium.models import Group, Membership, Project, Site, Study, Timepoint
-from cohortvault.errors import CohortvaultError
 from cohortvault.identity.models import User
 from cohortvault.identity.services import set_user_active
 from cohortvault.web.admin_site import PolicyModelAdmin, admin_site, principal_of
@@ -86,54 +87,55 @@ class GroupAdmin(AuditedAdmin):
 
 
 @admin.register(Membership, site=admin_site)
-class MembershipAdmin(AuditedAdmin):
-    list_display = ["user", "group", "valid_from", "valid_until", "ended_at", "granted_by"]
+class MembershipAdmin(PolicyModelAdmin):
+    """Memberships, read only: they change only through access requests (four eyes, audited)
+    on the governance pages. The list and each membership's history stay readable here."""
+
+    list_display = [
+        "user",
+        "group",
+        "valid_from",
+        "valid_until",
+        "ended_at",
+        "granted_by",
+        "governance_history",
+    ]
     list_filter = ["group__role", "group__site", "group__project"]
     search_fields = ["user__username"]
-    actions = ["end_memberships"]
+    actions = None
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        if obj is None:
-            return ["ended_at", "granted_by"]
-        return ["user", "group", "valid_from", "ended_at", "granted_by"]
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
 
-    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        group = obj.group
-        membership = services.grant_membership(
-            principal_of(request),
-            username=obj.user.username,
-            role=Role(group.role),
-            site=group.site,
-            project=group.project,
-            valid_until=obj.valid_until,
-            reason=obj.reason,
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="History")
+    def governance_history(self, obj: Membership) -> str:
+        url = (
+            reverse("governance:membership-history")
+            + "?"
+            + urlencode({"user": obj.user.get_username()})
         )
-        obj.pk = membership.pk
-        obj.valid_from = membership.valid_from
+        return format_html('<a href="{}">all memberships of {}</a>', url, obj.user)
 
-    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        services.end_membership(principal_of(request), obj, reason="ended in administration")
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        for membership in queryset:
-            self.delete_model(request, membership)
-
-    @admin.action(description="End the selected memberships now")
-    def end_memberships(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        ended = 0
-        for membership in queryset.filter(ended_at__isnull=True):
-            try:
-                services.end_membership(
-                    principal_of(request), membership, reason="ended in administration"
-                )
-            except CohortvaultError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                ended += 1
-        self.message_user(request, f"{ended} membership(s) ended.", messages.SUCCESS)
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        self.message_user(
+            request,
+            format_html(
+                'Memberships change only through <a href="{}">access requests</a>; '
+                'see also the <a href="{}">membership history</a> and the '
+                '<a href="{}">decision queue</a>.',
+                reverse("governance:access-new"),
+                reverse("governance:membership-history"),
+                reverse("governance:queue"),
+            ),
+            messages.INFO,
+        )
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(User, site=admin_site)

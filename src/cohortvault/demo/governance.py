@@ -44,7 +44,7 @@ def populate() -> None:
     )  # fmt: skip
     governance.decide_registration(dpo, waiting.pk, approve=True, fresh=True)
 
-    # Access changes: one awaiting the administrator, one awaiting the general assembly, one refused.
+    # Access changes: one awaiting the administrator, one the general assembly, one refused.
     governance.request_access_change(
         kari, username="oslo-kari", group=GroupRef(Role.PROJECT_MEMBER, project="brain-age"),
         operation="add", reason="Co-author of the brain-age analysis plan.",

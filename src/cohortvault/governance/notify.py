@@ -26,10 +26,12 @@ def notify(user: Any, text: str, *, link: str = "") -> Notification:
     note = Notification.objects.create(user=user, text=text[:500], link=link)
     if user.email:
         address, url = user.email, f"{settings.COHORTVAULT_SITE_URL}{link}"
+        # One line: a line break from a requester's text would make Django refuse the header.
+        subject = " ".join(f"[cohortvault] {text}".split())[:94]
 
         def send() -> None:
             try:
-                send_mail(f"[cohortvault] {text[:80]}", f"{text}\n\n{url}\n",
+                send_mail(subject, f"{text}\n\n{url}\n",
                           settings.DEFAULT_FROM_EMAIL, [address])  # fmt: skip
             except Exception:
                 logger.exception("could not e-mail a notification to %s", address)

@@ -21,12 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Facility, Principal
+from cohortvault.access.principals import principal_for
 from cohortvault.audit.models import AuditEntry
 from cohortvault.audit.trail import Outcome, current_context, record
-from cohortvault.errors import Invalid, NotAuthenticated, NotFound, Throttled
+from cohortvault.errors import Conflict, Invalid, NotAuthenticated, NotFound, Throttled
 from cohortvault.identity.models import (
     ApiToken,
     RecoveryCode,
@@ -35,6 +37,7 @@ from cohortvault.identity.models import (
     digest,
     normalize_recovery_code,
 )
+from cohortvault.web.middleware import must_use_security_key
 
 __all__ = [
     "INVALID_LOGIN",
@@ -47,8 +50,11 @@ __all__ = [
     "create_user",
     "has_second_factor",
     "issue_login_token",
+    "reauthenticate_with_code",
     "regenerate_recovery_codes",
+    "remove_authenticator",
     "revoke_token",
+    "second_factor_count",
     "security_overview",
     "set_user_active",
     "sign_out",
@@ -131,7 +137,15 @@ def check_password_login(username: str, password: str) -> User:
 
 
 def has_second_factor(user: Any) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    """An authenticator app or a security key (recovery codes alone do not count)."""
+    return second_factor_count(user) > 0
+
+
+def second_factor_count(user: Any) -> int:
+    """How many authenticator apps and security keys the user has."""
+    apps = TOTPDevice.objects.filter(user=user, confirmed=True).count()
+    keys = WebAuthnCredential.objects.filter(user=user, confirmed=True).count()
+    return int(apps + keys)
 
 
 def totp_devices(user: Any) -> list[TOTPDevice]:
@@ -144,6 +158,16 @@ def verify_second_factor(user: Any, code: str) -> Device:
     A code accepted once is refused afterwards (TOTP codes until the next time step, recovery
     codes forever). Repeated failures throttle the device with exponential back-off.
     """
+    return _verify_code(user, code, action="login.second_factor")
+
+
+def reauthenticate_with_code(user: Any, code: str) -> Device:
+    """A fresh second factor from a signed-in user before a sensitive action (audited as
+    ``reauthenticate``); the same codes, replay protection and throttling as at sign-in."""
+    return _verify_code(user, code, action="reauthenticate")
+
+
+def _verify_code(user: Any, code: str, *, action: str) -> Device:
     code = code.strip().replace(" ", "")
     devices: list[Device]
     if code.isdigit():
@@ -160,11 +184,11 @@ def verify_second_factor(user: Any, code: str) -> Device:
             continue
         if device.verify_token(code):
             with transaction.atomic():
-                record("login.second_factor", actor=identity_of(user), details={"factor": kind})
+                record(action, actor=identity_of(user), details={"factor": kind})
             return device
     with transaction.atomic():
         record(
-            "login.second_factor",
+            action,
             actor=identity_of(user),
             outcome=Outcome.FAILED,
             reason="throttled after repeated failures" if throttled else "wrong code",
@@ -213,6 +237,22 @@ def confirm_totp_enrolment(user: Any, device_id: int, code: str, *, name: str = 
         return [] if has_codes else _new_recovery_codes(user)
 
 
+def remove_authenticator(user: Any, device_id: int) -> None:
+    """Remove one of the user's authenticator apps; the last second factor cannot go."""
+    device = TOTPDevice.objects.filter(user=user, pk=device_id, confirmed=True).first()
+    if device is None:
+        raise NotFound()
+    if second_factor_count(user) <= 1:
+        raise Conflict("This is your only second factor. Add another one before removing it.")
+    with transaction.atomic():
+        device.delete()
+        record(
+            "factor.revoke",
+            actor=identity_of(user),
+            details={"factor": "totp", "device": device.name},
+        )
+
+
 def regenerate_recovery_codes(user: Any) -> list[str]:
     """Replace all recovery codes of a verified user; the old ones stop working."""
     with transaction.atomic():
@@ -242,8 +282,22 @@ class IssuedToken:
 
 
 def issue_login_token(username: str, password: str, otp: str) -> IssuedToken:
-    """Password plus one-time code in, a short-lived bearer token out (for scripts)."""
+    """Password plus one-time code in, a short-lived bearer token out (for scripts).
+
+    Users who must sign in with a security key (``require_security_key``) cannot get one: a
+    code is not phishing-resistant. They get the usual answer; the audit entry says why.
+    """
     user = check_password_login(username, password)
+    if must_use_security_key(principal_for(user)):
+        with transaction.atomic():
+            record(
+                "token.issue",
+                actor=identity_of(user),
+                outcome=Outcome.DENIED,
+                reason="require_security_key: data managers and exporters must use a security "
+                "key, which this endpoint cannot take; a one-time code is not enough",
+            )
+        raise NotAuthenticated(INVALID_LOGIN)
     try:
         verify_second_factor(user, otp)
     except (NotAuthenticated, Throttled):
@@ -328,6 +382,9 @@ def security_overview(user: Any) -> dict[str, Any]:
     recovery = RecoveryCodeDevice.objects.filter(user=user).first()
     return {
         "devices": totp_devices(user),
+        "keys": list(
+            WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at")
+        ),
         "recovery_remaining": recovery.remaining() if recovery else 0,
         "tokens": list(
             ApiToken.objects.filter(

@@ -6,17 +6,19 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django_otp import user_has_device
+from django_otp_webauthn.models import WebAuthnCredential
 
-from cohortvault.access.policy import Action, Principal
+from cohortvault.access.policy import Action, Principal, Role
 from cohortvault.access.principals import principal_for
 from cohortvault.access.requirements import Requirement, Stage, requirement_of
 from cohortvault.audit.trail import bind, record
@@ -143,7 +145,7 @@ class AccessGateMiddleware:
     ) -> HttpResponseBase | None:
         match = request.resolver_match
         if match is not None and "api" in match.namespaces:
-            return None
+            return _enforce_security_key_on_api(request)
         if match is not None and match.app_name == "admin":
             requirement: Requirement | None = Requirement(
                 Stage.VERIFIED, Action.ADMINISTER, "consortium"
@@ -153,7 +155,10 @@ class AccessGateMiddleware:
         if requirement is None:
             logger.error("view %s declares no access requirement; refused", view_func)
             return render_error(request, status=403, message="This page is not available.")
-        return _enforce_stage(request, requirement.stage)
+        refusal = _enforce_stage(request, requirement.stage)
+        if refusal is not None or requirement.stage is Stage.PUBLIC:
+            return refusal
+        return _enforce_security_key(request, view_func)
 
     def process_exception(
         self, request: HttpRequest, exception: Exception
@@ -191,3 +196,62 @@ def _enforce_stage(request: HttpRequest, stage: Stage) -> HttpResponse | None:
     if stage is Stage.ENROLMENT and not has_factor:
         return None
     return HttpResponseRedirect(reverse("identity:verify" if has_factor else "identity:enrol"))
+
+
+# Security keys required of some roles (the `require_security_key` setting). A session of such
+# a user verified with anything but a key reaches only the views marked below: adding a key,
+# re-authenticating (with a key, which lifts the restriction) and signing out.
+
+ROLES_NEEDING_SECURITY_KEY = frozenset({Role.DATA_MANAGER, Role.EXPORTER})
+OPEN_WITHOUT_SECURITY_KEY = "cohortvault_open_without_security_key"
+SECURITY_KEY_NEEDED = (
+    "Your role needs a security key as second factor. Add one, or confirm with the one you have."
+)
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def open_without_security_key(view: V) -> V:
+    """Mark a view that users still owing a security key may reach (to add or use one)."""
+    setattr(view, OPEN_WITHOUT_SECURITY_KEY, True)
+    return view
+
+
+def must_use_security_key(principal: Principal) -> bool:
+    """Does the `require_security_key` setting apply to this principal's roles?"""
+    return bool(settings.COHORTVAULT_REQUIRE_SECURITY_KEY) and any(
+        principal.has(role) for role in ROLES_NEEDING_SECURITY_KEY
+    )
+
+
+def verified_with_security_key(user: Any) -> bool:
+    """Was this session's second factor a security key (a WebAuthn credential)?"""
+    return isinstance(getattr(user, "otp_device", None), WebAuthnCredential)
+
+
+def lacks_required_security_key(request: HttpRequest) -> bool:
+    """A verified session whose user must use a security key, verified with something else."""
+    user = request.user
+    if not is_verified(user) or verified_with_security_key(user):
+        return False
+    return must_use_security_key(getattr(request, "principal", Principal.anonymous()))
+
+
+def _is_open_without_security_key(view: Any) -> bool:
+    candidates = (view, getattr(view, "view_class", None), getattr(view, "__wrapped__", None))
+    return any(getattr(c, OPEN_WITHOUT_SECURITY_KEY, False) for c in candidates if c is not None)
+
+
+def _enforce_security_key(request: HttpRequest, view: Any) -> HttpResponse | None:
+    if _is_open_without_security_key(view) or not lacks_required_security_key(request):
+        return None
+    messages.warning(request, SECURITY_KEY_NEEDED)
+    return HttpResponseRedirect(reverse("identity:security-key-add"))
+
+
+def _enforce_security_key_on_api(request: HttpRequest) -> HttpResponse | None:
+    """API calls carrying such a session are refused (whatever else they carry: the API would
+    fall back on the session when a bearer token fails)."""
+    if not lacks_required_security_key(request):
+        return None
+    return render_error(request, status=403, message=SECURITY_KEY_NEEDED)

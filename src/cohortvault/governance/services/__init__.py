@@ -14,7 +14,23 @@ from cohortvault.governance.services.access_changes import (
     withdraw_access_request,
 )
 from cohortvault.governance.services.common import GroupRef, require_fresh
-from cohortvault.governance.services.reading import Queue, queue, visible_requests
+from cohortvault.governance.services.inbox import mark_all_read, mark_read, notifications
+from cohortvault.governance.services.reading import (
+    AccessRequestDetail,
+    MyAccess,
+    Queue,
+    RegistrationDetail,
+    access_request_detail,
+    group_choices,
+    membership_history,
+    membership_state,
+    my_access,
+    queue,
+    registration_detail,
+    requested_groups,
+    visible_registrations,
+    visible_requests,
+)
 from cohortvault.governance.services.registrations import (
     RegistrationOutcome,
     decide_registration,
@@ -23,16 +39,30 @@ from cohortvault.governance.services.registrations import (
 )
 
 __all__ = [
+    "AccessRequestDetail",
     "GroupRef",
+    "MyAccess",
     "Queue",
+    "RegistrationDetail",
     "RegistrationOutcome",
+    "access_request_detail",
     "decide_access_request",
     "decide_registration",
+    "group_choices",
     "issue_enrolment_code",
+    "mark_all_read",
+    "mark_read",
+    "membership_history",
+    "membership_state",
+    "my_access",
+    "notifications",
     "queue",
+    "registration_detail",
     "request_access_change",
     "request_registration",
+    "requested_groups",
     "require_fresh",
+    "visible_registrations",
     "visible_requests",
     "withdraw_access_request",
 ]

@@ -28,9 +28,11 @@ from cohortvault.governance.models import (
 from cohortvault.governance.notify import notify, notify_role
 from cohortvault.governance.services.common import (
     ASSEMBLY_ROLES,
+    MAX_REASON,
     GroupRef,
     actor_id,
     decide_step,
+    text_problems,
 )
 from cohortvault.identity.models import User
 
@@ -81,6 +83,9 @@ def request_access_change(
         raise NotFound(f"No user {username!r}.")
     if not reason.strip():
         raise Invalid("Give a reason.")
+    problems = text_problems("the reason", reason, limit=MAX_REASON, one_line=False)
+    if problems:
+        raise Invalid("The request is not valid.", details=problems)
     if valid_until is not None and (operation != "add" or valid_until <= timezone.now()):
         raise Invalid("An end date belongs to an addition and lies in the future.")
     target_group = group.resolve()
@@ -160,6 +165,10 @@ def decide_access_request(
     )
     if not approve and not reason.strip():
         raise Invalid("Say why the request is refused.")
+    problems = text_problems("the reason", reason, limit=MAX_REASON, one_line=False)
+    problems += text_problems("the reference", reference, limit=200, one_line=True)
+    if problems:
+        raise Invalid("The decision is not valid.", details=problems)
     with transaction.atomic():
         locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
         if STEP_OF.get(AccessRequest.Status(locked.status)) is not step:

@@ -62,3 +62,19 @@ def require_fresh(fresh: bool) -> None:
 def decide_step(principal: Principal, *, request: Request, target: str, fresh: bool) -> None:
     authorize(principal, Action.APPROVE, request, target=target)
     require_fresh(fresh)
+
+
+MAX_NAME = 150
+MAX_REASON = 2000
+
+
+def text_problems(label: str, value: str, *, limit: int, one_line: bool) -> list[str]:
+    """What is wrong with a free-text field, whatever door it came through."""
+    problems = []
+    if "\x00" in value:
+        problems.append(f"{label} contains a NUL character")
+    if one_line and ("\n" in value or "\r" in value):
+        problems.append(f"{label} must be one line")
+    if len(value) > limit:
+        problems.append(f"{label} is longer than {limit} characters")
+    return problems

@@ -38,9 +38,12 @@ from cohortvault.governance.models import (
 from cohortvault.governance.notify import notify, notify_role
 from cohortvault.governance.services.access_changes import first_status
 from cohortvault.governance.services.common import (
+    MAX_NAME,
+    MAX_REASON,
     GroupRef,
     actor_id,
     decide_step,
+    text_problems,
 )
 from cohortvault.identity.models import User, digest
 
@@ -85,6 +88,9 @@ def request_registration(
         problems.append(f"{email!r} is not an e-mail address")
     if not reason.strip():
         problems.append("give a reason")
+    problems += text_problems("the first name", first_name, limit=MAX_NAME, one_line=True)
+    problems += text_problems("the last name", last_name, limit=MAX_NAME, one_line=True)
+    problems += text_problems("the reason", reason, limit=MAX_REASON, one_line=False)
     group_ids = [ref.resolve().pk for ref in groups or []]
     if problems:
         raise Invalid("The registration is not complete.", details=problems)
@@ -153,6 +159,9 @@ def decide_registration(
     )
     if not approve and not reason.strip():
         raise Invalid("Say why the registration is refused.")
+    problems = text_problems("the reason", reason, limit=MAX_REASON, one_line=False)
+    if problems:
+        raise Invalid("The decision is not valid.", details=problems)
     code = None
     with transaction.atomic():
         registration = Registration.objects.select_for_update().get(pk=registration.pk)
