@@ -52,7 +52,7 @@ def page(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def stored_ciphertext() -> bytes:
-    return b"".join(p.read_bytes() for p in backend().root.glob("??/??/*"))
+    return b"".join(p.read_bytes() for p in backend().root.glob("??/*"))
 
 
 def messages_of(response) -> list[str]:  # type: ignore[no-untyped-def]

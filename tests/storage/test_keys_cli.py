@@ -92,7 +92,7 @@ class Instance:
 
     def blob_file(self) -> Path:
         blob_id = self.blob_id
-        return self.data_dir / "blobs" / blob_id[:2] / blob_id[2:4] / f"{blob_id}.0"
+        return self.data_dir / "blobs" / blob_id[:2] / f"{blob_id}.0"
 
     def read_blob(self) -> subprocess.CompletedProcess[str]:
         return python(READ_BLOB, self.data_dir, self.blob_id)
@@ -566,7 +566,7 @@ def test_storage_verify_without_the_master_key_fails_cleanly(instance: Instance)
 
 
 def test_storage_gc_removes_old_unreferenced_blobs_only(instance: Instance) -> None:
-    directory = instance.data_dir / "blobs" / "ab" / "cd"
+    directory = instance.data_dir / "blobs" / "ab"
     directory.mkdir(parents=True)
     old, fresh = directory / f"abcd{'0' * 28}.0", directory / f"abcd{'1' * 28}.0"
     old.write_bytes(b"left over")

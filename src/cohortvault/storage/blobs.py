@@ -126,14 +126,14 @@ class _WritebackFile:
 
 
 class LocalBlobBackend:
-    """Parts as files ``blobs/ab/cd/<id>.<part>`` under the data directory."""
+    """Parts as files ``blobs/ab/<id>.<part>`` under the data directory (256 fan-out folders)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.temporary = root / ".tmp"
 
     def _path(self, blob_id: str, part: int) -> Path:
-        return self.root / blob_id[:2] / blob_id[2:4] / f"{blob_id}.{part}"
+        return self.root / blob_id[:2] / f"{blob_id}.{part}"
 
     @contextlib.contextmanager
     def part_writer(self, blob_id: str, part: int, *, durable: bool = True) -> Iterator[IO[bytes]]:
@@ -161,14 +161,12 @@ class LocalBlobBackend:
             temporary.unlink(missing_ok=True)
 
     def _make_folders(self, folder: Path, *, durable: bool) -> None:
-        """Create ``ab/cd`` below the root; a new folder's entry is synced into its parent."""
+        """Create the ``ab`` fan-out folder; a new folder's entry is synced into the root."""
         if folder.exists():
             return
-        for path in (folder.parent, folder):
-            if not path.exists():
-                path.mkdir(exist_ok=True)
-                if durable:
-                    fsync_directory(path.parent)
+        folder.mkdir(exist_ok=True)
+        if durable:
+            fsync_directory(folder.parent)
 
     def part_reader(self, blob_id: str, part: int) -> IO[bytes]:
         try:
@@ -188,7 +186,7 @@ class LocalBlobBackend:
         newest: dict[str, float] = {}
         if not self.root.exists():
             return iter(())
-        for path in self.root.glob("??/??/*.*"):
+        for path in self.root.glob("??/*.*"):
             blob_id = path.name.split(".", 1)[0]
             with contextlib.suppress(FileNotFoundError):
                 newest[blob_id] = max(newest.get(blob_id, 0.0), path.stat().st_mtime)
