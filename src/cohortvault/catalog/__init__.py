@@ -1,0 +1,1 @@
+"""The data dictionary: the consortium's harmonized variables, versioned."""
