@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "cohortvault.consortium",
     "cohortvault.files",
     "cohortvault.governance",
+    "cohortvault.catalog",
 ]
 
 MIDDLEWARE = [
