@@ -1,24 +1,28 @@
-"""``cohortvault keys …`` and ``cohortvault storage …``: look after the master key, the area
-keys and the blob store.
+"""``cohortvault keys …``: paper backup and recovery of the master key, its rotation, and
+the area keys it protects.
 
 Secrets never reach the terminal: paper shares go only into the page ``keys paper-backup``
-writes, and ``keys recover`` reads shares from files or hidden prompts. Every command records
-an audit entry as the system (the command line has no signed-in user).
+writes, and ``keys recover`` reads shares from files or hidden prompts.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO
 
 import click
 import pyrage
 
 from cohortvault.instance import with_instance
+from cohortvault.storage.cli.common import (
+    ENVIRONMENT_KEY,
+    audit,
+    key_errors,
+    key_from_environment,
+)
 from cohortvault.storage.keyfile import MasterKeyError
 from cohortvault.storage.paper import (
     ShareError,
@@ -27,65 +31,11 @@ from cohortvault.storage.paper import (
     split_shares,
     write_new_private_file,
 )
-from cohortvault.storage.paper import share_qr_svg as share_qr_svg
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-ENVIRONMENT_KEY = "COHORTVAULT_MASTER_KEY"
 
 
 @click.group()
 def keys() -> None:
     """The master key and the area keys it protects."""
-
-
-@click.group()
-def storage() -> None:
-    """The encrypted blob store."""
-
-
-def key_errors(func: F) -> F:
-    """Show a missing or wrong master key as a clean error (exit 1), not a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MasterKeyError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def audit(
-    action: str,
-    *,
-    target: str = "",
-    details: dict[str, Any] | None = None,
-    outcome: str = "ok",
-    reason: str = "",
-) -> None:
-    """Record one entry as the system, in its own transaction."""
-    from django.db import transaction
-
-    from cohortvault.access.policy import Principal
-    from cohortvault.audit.trail import record
-
-    with transaction.atomic():
-        record(
-            action,
-            actor=Principal.system(),
-            target=target,
-            details=details,
-            outcome=outcome,
-            reason=reason,
-        )
-
-
-def key_from_environment() -> bool:
-    from django.conf import settings
-
-    return bool(settings.CONFIG.master_key)
 
 
 # --- paper backup ---------------------------------------------------------------------------
@@ -390,63 +340,3 @@ def show() -> None:
     click.echo(f"area keys:         {total - destroyed} ({destroyed} destroyed)")
     if problem:
         raise click.ClickException(problem)
-
-
-# --- the blob store -------------------------------------------------------------------------
-
-
-@storage.command()
-@with_instance
-@key_errors
-def verify() -> None:
-    """Decrypt every blob and check its size and checksum; exit 1 if any fails."""
-    from cohortvault.storage.maintenance import verify_blobs
-    from cohortvault.storage.models import Blob
-
-    complete = Blob.objects.filter(complete=True)
-    total = complete.count()
-    shredded = complete.filter(area_key__destroyed_at__isnull=False).count()
-    checked = 0
-    with click.progressbar(length=total, label="Verifying blobs", file=sys.stderr) as bar:
-
-        def advance(count: int) -> None:
-            nonlocal checked
-            bar.update(count - checked)
-            checked = count
-
-        problems = list(verify_blobs(progress=advance))
-    details = {"blobs": checked, "shredded": shredded, "problems": len(problems)}
-    if problems:
-        audit("storage.verify", details=details, outcome="failed", reason=str(problems[0]))
-        for problem in problems:
-            click.echo(f"PROBLEM {problem}", err=True)
-        click.echo(f"{len(problems)} problem(s) in {checked} blobs", err=True)
-        raise SystemExit(1)
-    audit("storage.verify", details=details)
-    skipped = f" ({shredded} crypto-shredded, not readable)" if shredded else ""
-    click.echo(f"ok: {checked - shredded} blobs verified{skipped}")
-
-
-@storage.command()
-@with_instance
-def gc() -> None:
-    """Remove what retention no longer keeps, stored blobs nothing refers to, and leftovers
-    of interrupted writes."""
-    from cohortvault.storage.maintenance import GRACE_SECONDS, collect_garbage
-
-    report = collect_garbage()
-    audit(
-        "storage.gc",
-        details={
-            "purged": report.purged,
-            "orphans_removed": report.orphans_removed,
-            "shredded_removed": report.shredded_removed,
-            "temporary_removed": report.temporary_removed,
-        },
-    )
-    for kind, count in sorted(report.purged.items()):
-        click.echo(f"{kind}: {count}")
-    click.echo(f"unreferenced blobs removed: {report.orphans_removed}")
-    click.echo(f"blobs of destroyed areas cleared: {report.shredded_removed}")
-    click.echo(f"temporary files removed: {report.temporary_removed}")
-    click.echo(f"(stored files younger than {GRACE_SECONDS // 60} minutes are always kept)")
