@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cohortvault import __version__
 from cohortvault.audit.api import router as audit_router
+from cohortvault.catalog.api import router as catalog_router
 from cohortvault.consortium.api import router as consortium_router
 from cohortvault.errors import CohortvaultError, NotFound, error_body
 from cohortvault.files.api import router as files_router
@@ -40,6 +41,7 @@ api.add_router("", consortium_router)
 api.add_router("/audit", audit_router)
 api.add_router("", files_router)
 api.add_router("", governance_router)
+api.add_router("/dictionary", catalog_router)
 
 
 def _error(

@@ -13,6 +13,7 @@ import click
 
 from cohortvault import __version__, instance
 from cohortvault.audit.cli import audit
+from cohortvault.catalog.cli import dictionary
 from cohortvault.files.cli import files, login, logout
 from cohortvault.storage.cli import keys, storage
 
@@ -29,6 +30,7 @@ main.add_command(storage)
 main.add_command(login)
 main.add_command(logout)
 main.add_command(files)
+main.add_command(dictionary)
 
 
 @main.command()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("cohortvault.audit.urls")),
     path("files/", include("cohortvault.files.urls")),
     path("governance/", include("cohortvault.governance.urls")),
+    path("dictionary/", include("cohortvault.catalog.urls")),
     path("enrol/", include(enrolment_urlpatterns)),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),

@@ -83,7 +83,10 @@ class Variable:
             described["constraints"] = constraints
         if self.missing_values:
             described["missingValues"] = list(self.missing_values)
-        described["cohortvault"] = {k: v for k, v in extra.items() if v not in ("", [], {}, False)}
+        kept = {k: v for k, v in extra.items() if v not in ("", [], {}, False)}
+        if self.name in IDENTIFIERS:  # these default to True, so a False must be written down
+            kept["identifier"] = self.identifier
+        described["cohortvault"] = kept
         return described
 
     @classmethod
@@ -91,6 +94,9 @@ class Variable:
         try:
             name = str(described["name"])
             kind = FieldType(described.get("type", "string"))
+            sensitivity = Sensitivity(
+                (described.get("cohortvault") or {}).get("sensitivity", Sensitivity.ORDINARY.value)
+            )
         except (KeyError, ValueError) as exc:
             raise Invalid(f"Field {described.get('name')!r}: {exc}") from None
         constraints = described.get("constraints") or {}
@@ -105,7 +111,7 @@ class Variable:
             description=str(described.get("description", "")),
             unit=str(extra.get("unit", "")),
             domain=str(extra.get("domain", "")),
-            sensitivity=Sensitivity(extra.get("sensitivity", Sensitivity.ORDINARY.value)),
+            sensitivity=sensitivity,
             required=bool(constraints.get("required", False)),
             minimum=_maybe_float(constraints.get("minimum")),
             maximum=_maybe_float(constraints.get("maximum")),
@@ -113,13 +119,27 @@ class Variable:
             categories=categories,
             missing_values=tuple(str(v) for v in described.get("missingValues") or ()),
             identifier=bool(extra.get("identifier", name in IDENTIFIERS)),
-            sites=tuple(extra.get("sites") or ()),
-            timepoints=tuple(extra.get("timepoints") or ()),
+            sites=_codes(extra.get("sites"), name, "sites"),
+            timepoints=_codes(extra.get("timepoints"), name, "timepoints"),
         )
 
 
+def _codes(value: Any, name: str, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"Field {name!r}: {what} must be a list of codes.")
+    return tuple(value)
+
+
 def _number(value: float, kind: FieldType) -> float | int:
-    return int(value) if kind is FieldType.INTEGER else value
+    if kind is FieldType.INTEGER:
+        if value != int(value):
+            raise Invalid(
+                f"{value} is not a whole number, as an integer variable's bounds must be."
+            )
+        return int(value)
+    return value
 
 
 def _category(code: str, kind: FieldType) -> str | int:

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from cohortvault.access.policy import Role
 from cohortvault.consortium import services as consortium
 from cohortvault.consortium.models import Project, Site
-from cohortvault.demo import CREDENTIALS_FILE, governance, samples
+from cohortvault.demo import CREDENTIALS_FILE, dictionary, governance, samples
 from cohortvault.identity import services as identity
 
 SITES = [
@@ -235,6 +235,7 @@ def build(data_dir: Path) -> list[dict[str, Any]]:
                 }
             )
     governance.populate()
+    dictionary.populate()
     samples.populate(
         {
             "oslo": "oslo-kari",
