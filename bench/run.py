@@ -322,6 +322,10 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Quality control vs frictionless, dataset versions and diffs, extraction vs pandas.
+TABULAR = ("quality.py", "datasets.py", "extraction.py")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -332,6 +336,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per large transfer (median)")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-small", action="store_true")
+    parser.add_argument(
+        "--skip-tabular",
+        action="store_true",
+        help="skip bench/quality.py, bench/datasets.py and bench/extraction.py",
+    )
     args = parser.parse_args()
     work = args.work_dir / time.strftime("%Y%m%d-%H%M%S")
     work.mkdir(parents=True)
@@ -354,6 +363,9 @@ def main() -> None:
     text = report(results)
     (out / f"{stamp}.md").write_text(text)
     print(text)
+    if not args.skip_tabular:
+        for script in TABULAR:
+            subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=True)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,16 @@ from cohortvault import __version__
 from cohortvault.audit.api import router as audit_router
 from cohortvault.catalog.api import router as catalog_router
 from cohortvault.consortium.api import router as consortium_router
+from cohortvault.datasets.api import router as datasets_router
+from cohortvault.deliveries.api import router as deliveries_router
 from cohortvault.errors import CohortvaultError, NotFound, error_body
 from cohortvault.files.api import router as files_router
 from cohortvault.governance.api import router as governance_router
 from cohortvault.identity.api import router as identity_router
 from cohortvault.identity.api import tokens_router
 from cohortvault.identity.auth import BearerToken, VerifiedSession
+from cohortvault.imports.api import router as imports_router
+from cohortvault.projects.api import router as projects_router
 from cohortvault.web.errors import CODES, request_id_of
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,10 @@ api.add_router("/audit", audit_router)
 api.add_router("", files_router)
 api.add_router("", governance_router)
 api.add_router("/dictionary", catalog_router)
+api.add_router("/datasets", datasets_router)
+api.add_router("/imports", imports_router)
+api.add_router("", deliveries_router)
+api.add_router("", projects_router)
 
 
 def _error(

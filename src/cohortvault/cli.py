@@ -14,7 +14,11 @@ import click
 from cohortvault import __version__, instance
 from cohortvault.audit.cli import audit
 from cohortvault.catalog.cli import dictionary
+from cohortvault.datasets.cli import datasets
+from cohortvault.deliveries.cli import deliveries
 from cohortvault.files.cli import files, login, logout
+from cohortvault.imports.cli import imports
+from cohortvault.projects.cli import projects
 from cohortvault.storage.cli import keys, storage
 
 
@@ -31,6 +35,10 @@ main.add_command(login)
 main.add_command(logout)
 main.add_command(files)
 main.add_command(dictionary)
+main.add_command(datasets)
+main.add_command(imports)
+main.add_command(deliveries)
+main.add_command(projects)
 
 
 @main.command()
@@ -155,6 +163,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         threads=threads,
         trusted_proxies=settings.COHORTVAULT_TRUSTED_PROXIES,
         gc_interval=settings.COHORTVAULT_GC_INTERVAL,
+        quality_check_interval=settings.COHORTVAULT_QUALITY_CHECK_INTERVAL,
     )
 
 

@@ -118,6 +118,11 @@ class Config:
     gc_interval: int = setting(
         3600, "Seconds between garbage collections while serving (0 turns them off)."
     )
+    quality_check_interval: int = setting(
+        2,
+        "Seconds between looks at the quality-control queue by the checker process the server "
+        "starts; 0 checks each import in the request that stored it (no checker process).",
+    )
     site_url: str = setting(
         "http://localhost:8000",
         "The address people reach the instance at; used in e-mails and enrolment letters. "

@@ -1,4 +1,5 @@
-"""The production web server: gunicorn with threaded workers, plus periodic garbage collection.
+"""The production web server: gunicorn with threaded workers, periodic garbage collection and
+the quality-control checker.
 
 Gunicorn hands the request body to the application as it arrives, so uploads stream straight
 into encryption; servers that spool large bodies to a temporary file first would leave
@@ -57,6 +58,29 @@ def collect_garbage_periodically(data_dir: Path, interval: int) -> threading.Eve
     return stop
 
 
+def check_imports_continuously(data_dir: Path, interval: int) -> threading.Event:
+    """Keep a ``cohortvault imports worker`` process running (restarted if it ever stops), so
+    quality control of new imports happens outside the web workers, within seconds."""
+    stop = threading.Event()
+    command = [sys.executable, "-m", "cohortvault.cli", "imports", "worker",
+               "--data-dir", str(data_dir), "--interval", str(interval)]  # fmt: skip
+
+    def loop() -> None:
+        while not stop.is_set():
+            process = subprocess.Popen(command)  # noqa: S603
+            while process.poll() is None:
+                if stop.wait(1):
+                    process.terminate()
+                    return
+            logger.error(
+                "the quality-control checker stopped (exit %s); restarting", process.returncode
+            )
+            stop.wait(5)
+
+    threading.Thread(target=loop, name="imports-checker", daemon=True).start()
+    return stop
+
+
 def serve(
     application: Any,
     *,
@@ -67,9 +91,12 @@ def serve(
     threads: int,
     trusted_proxies: list[str],
     gc_interval: int,
+    quality_check_interval: int = 0,
 ) -> None:
     if gc_interval > 0:
         collect_garbage_periodically(data_dir, gc_interval)
+    if quality_check_interval > 0:
+        check_imports_continuously(data_dir, quality_check_interval)
     Server(
         application,
         {

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "cohortvault.files",
     "cohortvault.governance",
     "cohortvault.catalog",
+    "cohortvault.datasets",
+    "cohortvault.imports",
+    "cohortvault.projects",
+    "cohortvault.deliveries",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +165,7 @@ COHORTVAULT_MAX_UPLOAD_SIZE = CONFIG.max_upload_size
 COHORTVAULT_MIN_FREE_SPACE = CONFIG.min_free_space
 COHORTVAULT_UPLOAD_EXPIRY_HOURS = CONFIG.upload_expiry_hours
 COHORTVAULT_GC_INTERVAL = CONFIG.gc_interval
+COHORTVAULT_QUALITY_CHECK_INTERVAL = CONFIG.quality_check_interval
 COHORTVAULT_SITE_URL = CONFIG.site_url.rstrip("/")
 COHORTVAULT_USERNAME_PREFIX = CONFIG.username_prefix
 COHORTVAULT_ENROLMENT_CODE_HOURS = CONFIG.enrolment_code_hours

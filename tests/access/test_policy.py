@@ -65,6 +65,13 @@ def qualifies(principal: Principal, area: Area, who: set[object]) -> bool:
 
 def expected(principal: Principal, action: Action, area: Area) -> bool:
     """What DESIGN.md says, action by action."""
+    locked_out = area.locked_to and area.locked_to != principal.username
+    if locked_out and not principal.has(Role.DATA_MANAGER):
+        return False  # a file with personal data: its uploader and the data manager only
+    if area.sealed and principal.is_system:
+        return action in (Action.LIST, Action.READ, Action.WRITE, Action.DELETE)
+    if area.sealed and action in (Action.WRITE, Action.DELETE):
+        return False  # deliveries: the platform writes them, nobody changes them
     match action:
         case Action.LIST | Action.READ:
             return qualifies(principal, area, READ[area.kind])
@@ -120,7 +127,10 @@ def areas_for(principal: Principal) -> dict[str, Area]:
         "other site data": Area.site_data("s2"),
         "own site import": Area.site_import("s1"),
         "other site import": Area.site_import("s2"),
+        "own locked file in site import": Area.site_import("s1").locked(principal.username),
+        "colleague's locked file in site import": Area.site_import("s1").locked("someone-else"),
         "own project": Area.project("p1"),
+        "own project's deliveries": Area.project("p1").sealing(),
         "other project": Area.project("p2"),
         "logs": Area.logs(),
         "own approved outbox": Area.export_outbox(
@@ -156,7 +166,7 @@ def test_full_matrix_matches_design() -> None:
         f"policy matrix: {cases} cases, {len(unexpected_allows)} unexpected allows, "
         f"{len(mismatches) - len(unexpected_allows)} unexpected denials"
     )
-    assert cases == len(PRINCIPALS) * len(Action) * 12
+    assert cases == len(PRINCIPALS) * len(Action) * 15
     assert mismatches == []
 
 
@@ -341,3 +351,54 @@ def test_only_a_sites_contact_person_files_its_registrations() -> None:
     assert not decide(
         Principal.system(), Action.WRITE, Request(RequestKind.ACCESS_CHANGE, requester="system")
     )
+
+
+# --- project proposals and transfer agreements ---------------------------------------------
+
+
+@given(
+    roles=st.sets(st.sampled_from(sorted(GLOBAL_ROLES))),
+    me=st.sampled_from(["alice", "bob", "carol", "dave"]),
+    author=st.sampled_from(["alice", "bob"]),
+    pi=st.sampled_from(["alice", "carol"]),
+    members=st.sets(st.sampled_from(["bob", "carol", "dave"])),
+)
+def test_nobody_decides_a_proposal_they_wrote_lead_or_are_member_of(
+    roles: set[Role], me: str, author: str, pi: str, members: set[str]
+) -> None:
+    principal = Principal(user_id=1, username=me, global_roles=frozenset(roles))
+    proposal = Request(
+        RequestKind.PROJECT_PROPOSAL,
+        requester=author,
+        subject=pi,
+        step=Step.ASSEMBLY,
+        concerns=frozenset(members),
+    )
+    named = me in {author, pi, *members}
+    assert decide(principal, Action.APPROVE, proposal).allowed == (
+        not named and Role.APPROVER in roles
+    )
+    assert decide(principal, Action.READ, proposal).allowed == (
+        named or bool(roles & {Role.APPROVER, Role.ADMINISTRATOR, Role.DATA_MANAGER})
+    )
+    assert decide(principal, Action.WRITE, proposal).allowed == (me == author)
+
+
+def test_anyone_drafts_a_proposal_but_the_system_does_not() -> None:
+    for who, principal in PRINCIPALS.items():
+        mine = Request(RequestKind.PROJECT_PROPOSAL, requester=principal.username)
+        expected_allowed = principal.user_id is not None
+        assert decide(principal, Action.WRITE, mine).allowed == expected_allowed, who
+
+
+def test_agreements_are_recorded_by_data_managers_and_read_by_them_and_administrators() -> None:
+    for who, principal in PRINCIPALS.items():
+        manager = principal.has(Role.DATA_MANAGER)
+        admin = principal.has(Role.ADMINISTRATOR)
+        assert decide(principal, Action.WRITE, Facility.AGREEMENTS).allowed == manager, who
+        assert decide(principal, Action.READ, Facility.AGREEMENTS).allowed == (manager or admin), (
+            who
+        )
+        assert not decide(principal, Action.DELETE, Facility.AGREEMENTS), who
+    member = PRINCIPALS["project member of p1"]
+    assert not decide(member, Action.READ, Facility.AGREEMENTS)

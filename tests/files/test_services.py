@@ -244,6 +244,28 @@ def test_project_area_for_members_and_data_manager(project, data_manager: User) 
     researcher = factories.make_user("researcher")
     factories.grant(researcher, Role.PROJECT_MEMBER, project=project)
     r = factories.principal(researcher)
-    put(factories.principal(data_manager), "projects/alpha/deliveries/001/data.csv", b"d")
+    put(Principal.system(), "projects/alpha/deliveries/001/data.csv", b"d")
     assert read(r, "projects/alpha/deliveries/001/data.csv") == b"d"
     put(r, "projects/alpha/analysis/model.R", b"lm()")
+
+
+def test_deliveries_are_sealed(project, data_manager: User) -> None:
+    """Only the platform writes a project's deliveries; nobody overwrites, moves or deletes them."""
+    researcher = factories.make_user("researcher")
+    factories.grant(researcher, Role.PROJECT_MEMBER, project=project)
+    put(Principal.system(), "projects/alpha/deliveries/001/data.csv", b"d")
+    attempts = [
+        lambda who: put(who, "projects/alpha/deliveries/001/data.csv", b"changed"),
+        lambda who: put(who, "projects/alpha/deliveries/002/data.csv", b"forged"),
+        lambda who: services.delete(who, "projects/alpha/deliveries/001/data.csv"),
+        lambda who: services.delete(who, "projects/alpha/deliveries"),
+        lambda who: services.move(who, "projects/alpha/deliveries/001", "projects/alpha/x"),
+        lambda who: services.make_folder(who, "projects/alpha/deliveries/003"),
+    ]
+    for someone in (factories.principal(researcher), factories.principal(data_manager)):
+        for attempt in attempts:
+            with pytest.raises(PermissionDenied):
+                attempt(someone)
+        assert read(someone, "projects/alpha/deliveries/001/data.csv") == b"d"
+    refusals = AuditEntry.objects.filter(action="access.write", outcome="denied")
+    assert refusals.filter(reason__contains="deliveries are immutable").count() >= 8

@@ -8,7 +8,7 @@ whole role × area × action matrix can be tested exhaustively.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -60,6 +60,8 @@ class Facility(StrEnum):
     CONSORTIUM = "consortium"
     ACCESS_OVERVIEW = "access_overview"  # everyone's memberships and their history
     AGGREGATES = "aggregates"  # counts that passed disclosure control (discovery)
+    EXTRACTION = "extraction"  # merging site datasets into a project delivery
+    AGREEMENTS = "agreements"  # projects' signed transfer agreements (documents, not data)
 
 
 class Scope(StrEnum):
@@ -74,6 +76,7 @@ class Scope(StrEnum):
 class RequestKind(StrEnum):
     REGISTRATION = "registration"
     ACCESS_CHANGE = "access_change"
+    PROJECT_PROPOSAL = "project_proposal"
 
 
 class Step(StrEnum):
@@ -93,6 +96,9 @@ class Request:
     subject: str = ""
     site: str = ""
     step: Step = Step.ADMINISTRATOR
+    #: Further people the request concerns (a proposal's members): like the subject, they may
+    #: read it and may not decide it.
+    concerns: frozenset[str] = frozenset()
 
     def __str__(self) -> str:
         return f"{self.kind} request by {self.requester}"
@@ -149,6 +155,11 @@ class Area:
     key: str = ""
     requester: str = field(default="", compare=False)
     approved: bool = field(default=False, compare=False)
+    #: A file in the area that quality control found personal data in: only this uploader
+    #: (and the data manager) may reach it until it is deleted.
+    locked_to: str = field(default="", compare=False)
+    #: A project's ``deliveries/`` folder: immutable, written by the platform alone.
+    sealed: bool = field(default=False, compare=False)
 
     @classmethod
     def home(cls, username: str) -> Area:
@@ -173,6 +184,14 @@ class Area:
     @classmethod
     def export_outbox(cls, request: str, *, requester: str, approved: bool) -> Area:
         return cls(AreaKind.EXPORT_OUTBOX, request, requester=requester, approved=approved)
+
+    def locked(self, uploader: str) -> Area:
+        """The same area, as seen for a file locked to ``uploader``."""
+        return replace(self, locked_to=uploader)
+
+    def sealing(self) -> Area:
+        """The same area, as seen for its sealed part (a project's deliveries)."""
+        return replace(self, sealed=True)
 
     @property
     def path(self) -> str:
@@ -272,6 +291,15 @@ def _decide_facility(principal: Principal, action: Action, facility: Facility) -
         case Facility.AGGREGATES, Action.LIST | Action.READ:
             if not principal.is_system:
                 return _allow("every account may ask for aggregate answers")
+        case Facility.EXTRACTION, Action.WRITE:
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("only the data manager extracts data for projects")
+        case Facility.AGREEMENTS, Action.WRITE:
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager records transfer agreements")
+        case Facility.AGREEMENTS, Action.LIST | Action.READ:
+            if principal.has(Role.DATA_MANAGER) or principal.has(Role.ADMINISTRATOR):
+                return _allow("administrator and data manager read signed transfer agreements")
     return _deny(f"no rule grants {action} on the {facility}")
 
 
@@ -286,9 +314,13 @@ def _decide_request(principal: Principal, action: Action, request: Request) -> D
                 if request.site in principal.contact_sites:
                     return _allow(f"contact person of site {request.site}")
                 return _deny("only a site's contact person requests accounts for it")
+            if request.kind is RequestKind.PROJECT_PROPOSAL:
+                if me == request.requester:
+                    return _allow("anyone may propose a project; its author alone changes it")
+                return _deny("only its author changes a proposal")
             return _allow("anyone may ask for an access change; others decide it")
         case Action.LIST | Action.READ:
-            if me in (request.requester, request.subject):
+            if me in (request.requester, request.subject) or me in request.concerns:
                 return _allow("requester or subject of the request")
             if principal.has(Role.ADMINISTRATOR):
                 return _allow("the administrator decides requests")
@@ -298,10 +330,12 @@ def _decide_request(principal: Principal, action: Action, request: Request) -> D
                 return _allow("the data protection officer confirms registrations")
             if request.step is Step.ASSEMBLY and principal.has(Role.APPROVER):
                 return _allow("approvers record the general assembly's decision")
+            if request.kind is RequestKind.PROJECT_PROPOSAL and principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager provisions approved projects")
         case Action.APPROVE:
             if me == request.requester:
                 return _deny("nobody decides their own request (four eyes)")
-            if me == request.subject:
+            if me == request.subject or me in request.concerns:
                 return _deny("nobody decides a request that concerns themselves (four eyes)")
             match request.step:
                 case Step.CONFIRM if principal.has(Role.DATA_PROTECTION_OFFICER):
@@ -314,7 +348,18 @@ def _decide_request(principal: Principal, action: Action, request: Request) -> D
     return _deny(f"no rule grants {action} on {request.kind} requests")
 
 
+_KEEPING = (Action.LIST, Action.READ, Action.WRITE, Action.DELETE)
+
+
 def _decide_area(principal: Principal, action: Action, area: Area) -> Decision:
+    if area.locked_to and not (
+        principal.username == area.locked_to or principal.has(Role.DATA_MANAGER)
+    ):
+        return _deny("a file with personal data is locked to its uploader and the data manager")
+    if area.sealed and principal.is_system and action in _KEEPING:
+        return _allow("the platform writes and keeps deliveries")
+    if area.sealed and action in (Action.WRITE, Action.DELETE):
+        return _deny("deliveries are immutable: only the platform writes them")
     match action:
         case Action.LIST | Action.READ:
             return _may_read(principal, area)

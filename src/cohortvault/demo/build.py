@@ -10,13 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cohortvault.access.policy import Role
 from cohortvault.consortium import services as consortium
 from cohortvault.consortium.models import Project, Site
-from cohortvault.demo import CREDENTIALS_FILE, dictionary, governance, samples
+from cohortvault.demo import (
+    CREDENTIALS_FILE,
+    deliveries,
+    dictionary,
+    governance,
+    imports,
+    samples,
+)
+from cohortvault.demo import projects as proposals
 from cohortvault.identity import services as identity
 
 SITES = [
@@ -236,21 +245,34 @@ def build(data_dir: Path) -> list[dict[str, Any]]:
             )
     governance.populate()
     dictionary.populate()
-    samples.populate(
-        {
-            "oslo": "oslo-kari",
-            "uppsala": "uppsala-lars",
-            "aarhus": "aarhus-mette",
-            "berlin": "berlin-jonas",
-            "madrid": "madrid-lucia",
-        }
-    )
+    site_members = {
+        "oslo": "oslo-kari",
+        "uppsala": "uppsala-lars",
+        "aarhus": "aarhus-mette",
+        "berlin": "berlin-jonas",
+        "madrid": "madrid-lucia",
+    }
+    samples.populate(site_members)
+    imports.populate(site_members)
+    proposals.populate()
+    deliveries.populate()
+    _with_current_projects(credentials)
     path = data_dir / CREDENTIALS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(credentials, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
     return credentials
+
+
+def _with_current_projects(credentials: list[dict[str, Any]]) -> None:
+    """Approved proposals granted project memberships after the users were made."""
+    users = get_user_model().objects
+    for entry in credentials:
+        principal = consortium.principal_for_user(users.get(username=entry["username"]))
+        entry["projects"] = sorted(principal.projects)
+        if principal.projects and Role.PROJECT_MEMBER.value not in entry["roles"]:
+            entry["roles"] = sorted([*entry["roles"], Role.PROJECT_MEMBER.value])
 
 
 def _password() -> str:

@@ -37,6 +37,12 @@ class Node(models.Model):
     updated_by = models.CharField(max_length=150, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     deleted_by = models.CharField(max_length=150, blank=True)
+    locked_to = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Quality control found personal data: only this uploader and the data "
+        "manager may reach the file.",
+    )
 
     class Meta:
         ordering = ["area", "path"]

@@ -7,11 +7,17 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from cohortvault.access.policy import Area
 from cohortvault.consortium.models import Project, Site
 from cohortvault.storage.keys import ensure_area_key
+
+#: Sent inside the transaction that makes a new file version current, with ``node``,
+#: ``version`` and ``principal``: other domains (quality control of imports) hook in here.
+file_stored = Signal()
+#: Sent inside the transaction that deletes files, with ``node_ids`` and ``principal``.
+files_deleted = Signal()
 
 
 @receiver(post_save, sender=Site)

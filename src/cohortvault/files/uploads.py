@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Principal
 from cohortvault.audit.trail import record, record_many
 from cohortvault.errors import Conflict, Invalid, NotFound
@@ -33,6 +34,7 @@ from cohortvault.files.services import (
     file_node,
     store_blob,
 )
+from cohortvault.files.signals import file_stored
 from cohortvault.storage import blobs, paths
 from cohortvault.storage.keys import secrets_for
 from cohortvault.storage.maintenance import backend, forget_blob
@@ -268,6 +270,7 @@ def write_batch(
                 f"Received {counted.count} of {size} bytes; nothing of the batch was stored."
             )
         store.sync()
+        _refuse_locked(principal, folder, [target for target, _ in stored])
         with transaction.atomic():
             entries = _record_batch(principal, folder, stored)
     except tarfile.TarError as exc:
@@ -277,6 +280,16 @@ def write_batch(
         _discard(stored)
         raise
     return entries
+
+
+def _refuse_locked(
+    principal: Principal, folder: paths.AreaPath, targets: list[paths.AreaPath]
+) -> None:
+    """A batch may not overwrite a file locked to someone else (checked before recording)."""
+    keys = [path_key(folder.area.path, target.path) for target in targets]
+    for node in Node.objects.filter(key__in=keys).exclude(locked_to=""):
+        area = folder.area.locked(node.locked_to)
+        authorize(principal, Action.WRITE, area, conceal=True, target=node.full_path)
 
 
 def _record_batch(
@@ -330,6 +343,8 @@ def _record_batch(
         node.key: node
         for node in Node.objects.select_related("current").filter(key__in=keys_wanted)
     }
+    for key, version in zip(keys_wanted, versions, strict=True):
+        file_stored.send(Node, node=refreshed[key], version=version, principal=principal)
     return [entry_of(refreshed[key]) for key in keys_wanted]
 
 

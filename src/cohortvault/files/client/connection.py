@@ -162,6 +162,19 @@ class Connection:
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         return self._call(method, url, **kwargs).json()
 
+    # --- other domains' routes (imports, datasets): ``route`` below /api/v1/, already quoted -
+
+    def get_json(self, route: str, **params: Any) -> Any:
+        wanted = {k: v for k, v in params.items() if v is not None}
+        return self._json("GET", f"{self.api}/{route}", params=wanted or None)
+
+    def post_json(self, route: str, payload: dict[str, Any]) -> Any:
+        return self._json("POST", f"{self.api}/{route}", json=payload)
+
+    def get_text(self, route: str, **params: Any) -> str:
+        wanted = {k: v for k, v in params.items() if v is not None}
+        return self._call("GET", f"{self.api}/{route}", params=wanted or None).text
+
     # --- one request each -------------------------------------------------------------------
 
     def areas(self) -> list[AreaInfo]:

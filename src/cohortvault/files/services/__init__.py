@@ -14,6 +14,7 @@ from cohortvault.files.services.common import Download, Entry, Listing, VersionI
 from cohortvault.files.services.common import checked as checked
 from cohortvault.files.services.common import entry_of as entry_of
 from cohortvault.files.services.common import parse as parse
+from cohortvault.files.services.common import visible as visible
 from cohortvault.files.services.history import recently_deleted, restore, versions
 from cohortvault.files.services.history import retention as retention
 from cohortvault.files.services.reading import blob_chunks as blob_chunks
@@ -25,6 +26,7 @@ from cohortvault.files.services.writing import check_room as check_room
 from cohortvault.files.services.writing import delete, make_folder, move, write_file
 from cohortvault.files.services.writing import ensure_folders as ensure_folders
 from cohortvault.files.services.writing import file_node as file_node
+from cohortvault.files.services.writing import lock_file as lock_file
 from cohortvault.files.services.writing import store_blob as store_blob
 
 __all__ = [

@@ -108,8 +108,9 @@ def parse(principal: Principal, raw_path: str, operation: str) -> paths.AreaPath
 
 def _authorize(principal: Principal, action: Action, area_path: paths.AreaPath) -> None:
     """Ask the policy; an area the principal cannot even read answers like a missing one."""
-    conceal = not decide(principal, Action.READ, area_path.area).allowed
-    authorize(principal, action, area_path.area, conceal=conceal, target=area_path.full)
+    area = area_path.area.sealing() if is_sealed(area_path) else area_path.area
+    conceal = not decide(principal, Action.READ, area).allowed
+    authorize(principal, action, area, conceal=conceal, target=area_path.full)
     if not _area_exists(area_path.area):
         raise NotFound()
 
@@ -130,7 +131,36 @@ def _area_exists(area: Area) -> bool:
 def checked(principal: Principal, raw_path: str, action: Action, operation: str) -> paths.AreaPath:
     area_path = parse(principal, raw_path, operation)
     _authorize(principal, action, area_path)
+    locked_to = _locked_to(area_path)
+    if locked_to:
+        area = area_path.area.locked(locked_to)
+        authorize(principal, action, area, conceal=True, target=area_path.full)
     return area_path
+
+
+#: The folder of a project area that holds the data manager's deliveries, sealed by the policy.
+DELIVERIES = "deliveries"
+
+
+def is_sealed(area_path: paths.AreaPath) -> bool:
+    path = area_path.path
+    return area_path.area.kind is AreaKind.PROJECT and (
+        path == DELIVERIES or path.startswith(DELIVERIES + "/")
+    )
+
+
+def _locked_to(area_path: paths.AreaPath) -> str:
+    if not area_path.path:
+        return ""
+    found = Node.objects.filter(key=path_key(area_path.area.path, area_path.path)).values_list(
+        "locked_to", flat=True
+    )
+    return next(iter(found), "")
+
+
+def visible(principal: Principal, area: Area, node: Node) -> bool:
+    """Whether a listing may show ``node``: a locked file only to its uploader and the DM."""
+    return not node.locked_to or decide(principal, Action.READ, area.locked(node.locked_to)).allowed
 
 
 def _live_node(area_path: paths.AreaPath) -> Node | None:

@@ -20,6 +20,7 @@ from cohortvault.files.services.common import (
     _audit,
     checked,
     entry_of,
+    visible,
 )
 from cohortvault.files.services.writing import _subtree, add_version, ensure_folders
 from cohortvault.storage import paths
@@ -76,7 +77,8 @@ def recently_deleted(principal: Principal, raw_path: str) -> list[Entry]:
     )
     if area_path.path:
         scope = scope.filter(path__startswith=area_path.path + "/")
-    nodes = list(scope.order_by("-deleted_at", "path"))
+    area = area_path.area
+    nodes = [n for n in scope.order_by("-deleted_at", "path") if visible(principal, area, n)]
     deleted_at = {n.path: n.deleted_at for n in nodes}
     top = [
         n

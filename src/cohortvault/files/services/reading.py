@@ -16,6 +16,7 @@ from cohortvault.files.services.common import (
     _root_entry,
     checked,
     entry_of,
+    visible,
 )
 from cohortvault.files.services.history import _retained_versions
 from cohortvault.storage import blobs, paths
@@ -56,7 +57,8 @@ def _listing(principal: Principal, area_path: paths.AreaPath, node: Node | None)
         .exclude(path="")
         .order_by("-kind", "name")
     )
-    entries = [entry_of(node) for node in children]
+    area = area_path.area
+    entries = [entry_of(node) for node in children if visible(principal, area, node)]
     _audit(principal, "list", area_path, entries=len(entries))
     return Listing(folder=folder, entries=entries, area=area_path.area)
 

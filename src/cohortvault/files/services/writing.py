@@ -21,6 +21,7 @@ from cohortvault.files.services.common import (
     checked,
     entry_of,
 )
+from cohortvault.files.signals import file_stored, files_deleted
 from cohortvault.storage import blobs, paths
 from cohortvault.storage.keys import AreaSecrets, ensure_area_key, secrets_for
 from cohortvault.storage.maintenance import backend
@@ -96,7 +97,25 @@ def add_version(node: Node, blob: Blob, principal: Principal, *, note: str = "")
     node.deleted_at, node.deleted_by = None, ""
     node.updated_at, node.updated_by = now, principal.username
     node.save()
+    file_stored.send(Node, node=node, version=version, principal=principal)
     return version
+
+
+def lock_file(node: Node, uploader: str, *, reason: str) -> None:
+    """Lock a file to its uploader (and the data manager): quality control found personal data.
+
+    The lock stays with the path through deletion and restore: nobody else sees the file, its
+    versions, or it among the recently deleted.
+    """
+    with transaction.atomic():
+        Node.objects.filter(pk=node.pk).update(locked_to=uploader)
+        record(
+            "files.lock",
+            actor=Principal.system(),
+            target=node.full_path,
+            details={"locked_to": uploader},
+            reason=reason,
+        )
 
 
 def store_blob(
@@ -181,12 +200,14 @@ def delete(principal: Principal, raw_path: str) -> Entry:
         node = _require_node(area_path)
         now = timezone.now()
         affected = _subtree(node).filter(deleted_at__isnull=True)
+        gone = list(affected.filter(kind=Node.Kind.FILE).values_list("pk", flat=True))
         FileVersion.objects.filter(
             pk__in=affected.exclude(current__isnull=True).values("current_id"),
             replaced_at__isnull=True,
         ).update(replaced_at=now)
         count = affected.update(deleted_at=now, deleted_by=principal.username)
         record("files.delete", actor=principal, target=area_path.full, details={"items": count})
+        files_deleted.send(Node, node_ids=gone, principal=principal)
         node.refresh_from_db()
     return entry_of(node)
 
