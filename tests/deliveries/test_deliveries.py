@@ -22,6 +22,7 @@ from cohortvault.files import services as files
 from cohortvault.governance.models import Notification
 from cohortvault.identity import tokens
 from cohortvault.identity.models import User
+from cohortvault.projects.models import Proposal
 from tests import factories
 from tests.deliveries.conftest import CODE, World, new_oslo_version
 
@@ -176,3 +177,15 @@ def test_the_api_and_the_pages(world: World) -> None:
     assert "data.parquet" in browser.get(f"/deliveries/{CODE}/1/").content.decode()
     manager_page = factories.signed_in_client(manager_user).get(f"/deliveries/{CODE}/")
     assert 'id="extract-form"' in manager_page.content.decode()
+
+
+def test_a_granted_timepoint_without_data_is_refused(world: World) -> None:
+    """The grant asks for wave1 and wave2 of the sites' study; neither has wave2 data."""
+    Proposal.objects.filter(code=CODE).update(timepoints=["wave1", "wave2"])
+    world.sign("oslo", "berlin")
+    with pytest.raises(Conflict) as refused:
+        services.run_extraction(world.manager, CODE)
+    assert "berlin/study has no data at timepoint wave2." in refused.value.details
+    assert "oslo/study has no data at timepoint wave2." in refused.value.details
+    assert AuditEntry.objects.filter(action="deliveries.create", outcome="failed").exists()
+    assert not services.deliveries(world.manager, CODE)

@@ -96,6 +96,22 @@ def test_numeric_codes_compare_as_numbers() -> None:
     assert findings(whole, "type", "age")
 
 
+def test_codes_are_text_when_not_all_are_numbers() -> None:
+    score = Variable("score", T.NUMBER, missing_values=("NA",))
+    result = report(rows("score", "NA", "-99", "-99.0", "5"), score)
+    summary = next(c for c in result.columns if c.name == "score")
+    assert summary.missing == {"": 0, "NA": 1, "-99": 1}
+    assert summary.non_missing == 2 and (summary.minimum, summary.maximum) == (-99, 5)
+
+
+def test_a_nan_code_is_a_code_of_nan_cells() -> None:
+    score = Variable("score", T.NUMBER, missing_values=("NaN",))
+    result = report(rows("score", "nan", "NaN", "-99", "2.5"), score)
+    assert result.findings == []
+    summary = next(c for c in result.columns if c.name == "score")
+    assert summary.missing == {"": 0, "NaN": 2, "-99": 1} and summary.mean == 2.5
+
+
 def test_a_code_of_another_variable_is_not_missing() -> None:
     result = report(rows("weight", "-88"), WEIGHT)  # -88 is age's code, not weight's
     assert findings(result, "range", "weight")
@@ -105,6 +121,20 @@ def test_a_code_of_another_variable_is_not_missing() -> None:
 def test_categories(column: str, value: str) -> None:
     found = findings(report(rows(HEADER, *bad(column, value)), *ALL), "category", column)
     assert len(found) == 1 and found[0].example == value
+
+
+@pytest.mark.parametrize("count", [2, 8, 9, 70])
+def test_category_counts_however_many_categories(count: int) -> None:
+    grade = Variable("grade", T.STRING, categories={f"g{k}": f"grade {k}" for k in range(count)})
+    result = report(rows("grade", "g0", "g1", "g1", "x", "", "-99"), grade)
+    summary = next(c for c in result.columns if c.name == "grade")
+    assert [(c.code, c.count) for c in summary.categories[:3]] == [("g0", 1), ("g1", 2), ("g2", 0)][
+        :count
+    ]
+    assert len(summary.categories) == min(count, 60)
+    assert summary.non_missing == 4 and summary.other_values == 1
+    found = findings(result, "category", "grade")
+    assert found[0].rows == 1 and found[0].row == 5 and found[0].example == "x"
 
 
 def test_integer_categories_compare_as_numbers() -> None:
@@ -190,3 +220,12 @@ def test_column_names_like_the_engines_own_do_not_collide() -> None:
     unknown = {f.column for f in findings(result, "unknown-column")}
     assert unknown == set(names)
     assert {f.column for f in findings(result, "formula")} == set(names)
+
+
+@pytest.mark.parametrize("name", ["n", "row", "hash", "outside", "first", "example", "known"])
+@pytest.mark.parametrize("kind", [None, T.STRING, T.INTEGER, T.NUMBER, T.DATE, T.BOOLEAN])
+def test_a_column_named_like_a_field_of_the_engine_is_checked(name: str, kind: T | None) -> None:
+    variables = [] if kind is None else [Variable(name, kind)]
+    result = report(rows(name, "=1", "Kari Nordmann", "", "-99"), *variables)
+    assert findings(result, "formula", name) or findings(result, "type", name)
+    assert bool(findings(result, "unknown-column", name)) == (kind is None)

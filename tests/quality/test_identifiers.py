@@ -46,6 +46,28 @@ def test_duplicate_subject_and_timepoint() -> None:
     )
 
 
+def test_duplicates_among_many_rows() -> None:
+    lines = [f"OSL-{k:04d},t0,oslo,1" for k in range(3000)]
+    lines += [
+        "OSL-0005,t0,oslo,2",
+        "OSL-2999,t0,oslo,3",
+        "OSL-0005,t1,oslo,4",
+        "OSL-0005,t0,oslo,5",
+    ]
+    found = findings(report(table(*lines), SCORE), "duplicate-key")
+    assert len(found) == 1 and found[0].rows == 5 and found[0].row == 3002
+    assert "2 (subject_id, timepoint) pair(s)" in found[0].message
+    assert "OSL-0005 / t0, on rows 7, 3002, 3005" in found[0].message
+
+
+def test_many_subjects_of_which_some_are_unknown() -> None:
+    lines = [f"OSL-{k:04d},t{k % 2},oslo,1" for k in range(3000)]
+    known = [f"OSL-{k:04d}" for k in range(3000) if k not in (17, 2000)]
+    found = findings(report(table(*lines), SCORE, known_subjects=known), "unknown-subject")
+    assert found[0].rows == 2 and found[0].row == 19 and found[0].example == "OSL-0017"
+    assert "2 subject(s) in 2 row(s)" in found[0].message
+
+
 def test_empty_keys_are_not_duplicates_but_required_values() -> None:
     result = report(table(",t0,oslo,1", ",t0,oslo,2"), SCORE)
     assert not findings(result, "duplicate-key")

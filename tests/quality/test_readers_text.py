@@ -8,6 +8,7 @@ import io
 import random
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from cohortvault.quality import read, textscan
@@ -121,6 +122,14 @@ def test_line_ends(eol: str) -> None:
 def test_quoted_values_with_delimiters_quotes_and_line_breaks() -> None:
     text = 'a,b\n"x, y","say ""hi"""\n"two\nlines",z\n'
     assert values(text) == [{"a": "x, y", "b": 'say "hi"'}, {"a": "two\nlines", "b": "z"}]
+
+
+def test_the_table_is_a_polars_frame_and_arrow_string_views() -> None:
+    result = table("a,b\n1,\n,x y\n")
+    assert result.frame is not None and result.data is not None
+    assert result.data.schema.types == [pa.string_view(), pa.string_view()]
+    expected = [{"a": "1", "b": None}, {"a": None, "b": "x y"}]
+    assert result.frame.to_dicts() == result.data.to_pylist() == expected
 
 
 def test_empty_cells_are_nulls_and_spaces_are_values() -> None:

@@ -34,7 +34,7 @@ from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Area, Facility, Principal
 from cohortvault.audit.trail import Outcome, record
 from cohortvault.catalog import services as catalog
-from cohortvault.consortium.models import Membership, Project
+from cohortvault.consortium.models import Membership, Project, Timepoint
 from cohortvault.datasets import services as datasets
 from cohortvault.datasets.diff import Diff
 from cohortvault.deliveries.models import Delivery
@@ -171,6 +171,46 @@ def sources_for(
     return sources
 
 
+def redeliver(
+    principal: Principal,
+    project: str,
+    *,
+    based_on: int,
+    versions: Mapping[str, int],
+    note: str,
+) -> DeliveryInfo:
+    """A new delivery made exactly like delivery ``based_on`` (its transforms, layout and
+    source versions) except for the dataset versions ``versions`` names: how corrected data
+    reach a project, so that the diff of the two deliveries shows the correction alone."""
+    _project(principal, project, Action.READ)
+    row = Delivery.objects.filter(project__code=project, number=based_on).first()
+    if row is None:
+        raise NotFound(f"Project {project} has no delivery {based_on}.")
+    spec = json.loads(row.spec)
+    granted = {f"{s}/{t}" for s, t in projects.grant(project).datasets}
+    chosen = {
+        f"{s['site']}/{s['study']}": int(s["version"])
+        for s in spec.get("sources", [])
+        if f"{s['site']}/{s['study']}" in granted
+    }
+    chosen.update(versions)
+    return run_extraction(
+        principal,
+        project,
+        transforms=parse_transforms(spec.get("transforms") or []),
+        layout=str(spec.get("layout") or "long"),
+        versions=chosen,
+        note=note,
+    )
+
+
+def latest_numbers() -> dict[str, int]:
+    """Each active project's newest delivery number (for the corrections app)."""
+    rows = Delivery.objects.filter(project__status=Project.Status.ACTIVE)
+    found = rows.values("project__code").annotate(last=Max("number"))
+    return {item["project__code"]: item["last"] for item in found}
+
+
 def run_extraction(
     principal: Principal,
     project: str,
@@ -239,7 +279,28 @@ def _prepared(
         (s.site, s.study): datasets.read_version(principal, s.site, s.study, s.version)
         for s in sources
     }
+    absent = absent_timepoints(grant.timepoints, tables)
+    if absent:
+        raise Conflict("Some granted timepoints have no data to extract.", details=absent)
     return spec, tables, dictionary
+
+
+def absent_timepoints(
+    wanted: tuple[str, ...], tables: Mapping[tuple[str, str], pa.Table]
+) -> list[str]:
+    """Granted timepoints of a study that its dataset version has no rows for (timepoints of
+    other studies do not count: studies name their waves differently)."""
+    problems = []
+    for (site, study), table in sorted(tables.items()):
+        registered = set(
+            Timepoint.objects.filter(study__site__code=site, study__code=study).values_list(
+                "code", flat=True
+            )
+        )
+        present = set(table.column("timepoint").unique().to_pylist())
+        for timepoint in sorted((registered & set(wanted)) - present):
+            problems.append(f"{site}/{study} has no data at timepoint {timepoint}.")
+    return problems
 
 
 def _deliver(
