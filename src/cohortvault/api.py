@@ -12,6 +12,7 @@ from cohortvault import __version__
 from cohortvault.audit.api import router as audit_router
 from cohortvault.catalog.api import router as catalog_router
 from cohortvault.consortium.api import router as consortium_router
+from cohortvault.corrections.api import router as corrections_router
 from cohortvault.datasets.api import router as datasets_router
 from cohortvault.deliveries.api import router as deliveries_router
 from cohortvault.errors import CohortvaultError, NotFound, error_body
@@ -22,6 +23,7 @@ from cohortvault.identity.api import tokens_router
 from cohortvault.identity.auth import BearerToken, VerifiedSession
 from cohortvault.imports.api import router as imports_router
 from cohortvault.projects.api import router as projects_router
+from cohortvault.tickets.api import router as tickets_router
 from cohortvault.web.errors import CODES, request_id_of
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ api.add_router("/datasets", datasets_router)
 api.add_router("/imports", imports_router)
 api.add_router("", deliveries_router)
 api.add_router("", projects_router)
+api.add_router("/tickets", tickets_router)
+api.add_router("", corrections_router)
 
 
 def _error(

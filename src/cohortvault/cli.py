@@ -14,12 +14,14 @@ import click
 from cohortvault import __version__, instance
 from cohortvault.audit.cli import audit
 from cohortvault.catalog.cli import dictionary
+from cohortvault.corrections.cli import corrections
 from cohortvault.datasets.cli import datasets
 from cohortvault.deliveries.cli import deliveries
 from cohortvault.files.cli import files, login, logout
 from cohortvault.imports.cli import imports
 from cohortvault.projects.cli import projects
 from cohortvault.storage.cli import keys, storage
+from cohortvault.tickets.cli import tickets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,6 +41,8 @@ main.add_command(datasets)
 main.add_command(imports)
 main.add_command(deliveries)
 main.add_command(projects)
+main.add_command(tickets)
+main.add_command(corrections)
 
 
 @main.command()

@@ -123,6 +123,12 @@ class Config:
         "Seconds between looks at the quality-control queue by the checker process the server "
         "starts; 0 checks each import in the request that stored it (no checker process).",
     )
+    redeliver_corrections: bool = setting(
+        False,
+        "Re-deliver corrected data to every affected project as soon as a correction lands. "
+        "Off: the data manager re-delivers with one action (a consent withdrawal always "
+        "re-delivers at once).",
+    )
     site_url: str = setting(
         "http://localhost:8000",
         "The address people reach the instance at; used in e-mails and enrolment letters. "

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "cohortvault.imports",
     "cohortvault.projects",
     "cohortvault.deliveries",
+    "cohortvault.tickets",
+    "cohortvault.corrections",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +168,7 @@ COHORTVAULT_MIN_FREE_SPACE = CONFIG.min_free_space
 COHORTVAULT_UPLOAD_EXPIRY_HOURS = CONFIG.upload_expiry_hours
 COHORTVAULT_GC_INTERVAL = CONFIG.gc_interval
 COHORTVAULT_QUALITY_CHECK_INTERVAL = CONFIG.quality_check_interval
+COHORTVAULT_REDELIVER_CORRECTIONS = CONFIG.redeliver_corrections
 COHORTVAULT_SITE_URL = CONFIG.site_url.rstrip("/")
 COHORTVAULT_USERNAME_PREFIX = CONFIG.username_prefix
 COHORTVAULT_ENROLMENT_CODE_HOURS = CONFIG.enrolment_code_hours

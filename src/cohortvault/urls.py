@@ -19,6 +19,8 @@ urlpatterns = [
     path("imports/", include("cohortvault.imports.urls")),
     path("deliveries/", include("cohortvault.deliveries.urls")),
     path("projects/", include("cohortvault.projects.urls")),
+    path("tickets/", include("cohortvault.tickets.urls")),
+    path("corrections/", include("cohortvault.corrections.urls")),
     path("enrol/", include(enrolment_urlpatterns)),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),

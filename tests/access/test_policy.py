@@ -402,3 +402,52 @@ def test_agreements_are_recorded_by_data_managers_and_read_by_them_and_administr
         assert not decide(principal, Action.DELETE, Facility.AGREEMENTS), who
     member = PRINCIPALS["project member of p1"]
     assert not decide(member, Action.READ, Facility.AGREEMENTS)
+
+
+# --- error tickets -----------------------------------------------------------------------------
+
+from cohortvault.access.policy import Ticket  # noqa: E402
+
+
+def expected_ticket(principal: Principal, action: Action, ticket: Ticket) -> bool:
+    """DESIGN.md's correction workflow: anyone reports; the reporter, the site's members and
+    the data manager see and discuss a ticket; only the data manager triages and corrects."""
+    if not principal.is_authenticated or principal.is_system:
+        return False
+    reads = (
+        principal.username == ticket.reporter
+        or ticket.site in principal.sites
+        or principal.has(Role.DATA_MANAGER)
+    )
+    if action in (Action.LIST, Action.READ, Action.WRITE):
+        return reads
+    return action is Action.APPROVE and principal.has(Role.DATA_MANAGER)
+
+
+def test_ticket_matrix_matches_design() -> None:
+    cases = unexpected_allows = 0
+    for principal, action in itertools.product(PRINCIPALS.values(), Action):
+        for ticket in (
+            Ticket(site="s1", reporter=principal.username or "x"),  # own report, own site
+            Ticket(site="s2", reporter=principal.username or "x"),  # own report, other site
+            Ticket(site="s1", reporter="someone-else"),
+            Ticket(site="s2", reporter="someone-else"),
+        ):
+            cases += 1
+            got = decide(principal, action, ticket)
+            assert got.reason
+            if got.allowed and not expected_ticket(principal, action, ticket):
+                unexpected_allows += 1
+            assert got.allowed == expected_ticket(principal, action, ticket), (principal, action)
+    print(f"ticket matrix: {cases} cases, {unexpected_allows} unexpected allows")
+    assert cases == len(PRINCIPALS) * len(Action) * 4
+
+
+def test_scopes_narrow_tickets() -> None:
+    manager, member = PRINCIPALS["data manager"], PRINCIPALS["site member of s1"]
+    ticket = Ticket(site="s1", reporter="someone-else")
+    assert decide(scoped(member, Scope.READ_ONLY), Action.READ, ticket)
+    assert not decide(scoped(member, Scope.READ_ONLY), Action.WRITE, ticket)
+    assert not decide(scoped(manager, Scope.READ_ONLY), Action.APPROVE, ticket)
+    for scope in (Scope.PROJECT, Scope.AGGREGATE):
+        assert not decide(scoped(manager, scope, "p1"), Action.READ, ticket)

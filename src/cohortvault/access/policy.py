@@ -214,7 +214,19 @@ class Area:
         return self.path
 
 
-Resource = Area | Facility | Request
+@dataclass(frozen=True)
+class Ticket:
+    """A reported data error about one site's data: its reporter, the site's members and the
+    data managers see it; only a data manager triages and corrects it."""
+
+    site: str
+    reporter: str
+
+    def __str__(self) -> str:
+        return f"ticket about {self.site} by {self.reporter}"
+
+
+Resource = Area | Facility | Request | Ticket
 
 
 @dataclass(frozen=True)
@@ -245,6 +257,8 @@ def decide(principal: Principal, action: Action, resource: Resource) -> Decision
         return _decide_facility(principal, action, resource)
     if isinstance(resource, Request):
         return _decide_request(principal, action, resource)
+    if isinstance(resource, Ticket):
+        return _decide_ticket(principal, action, resource)
     return _decide_area(principal, action, resource)
 
 
@@ -257,7 +271,7 @@ def _narrowed_by_scope(principal: Principal, action: Action, resource: Resource)
             if action not in (Action.LIST, Action.READ):
                 return _deny("a read-only token cannot change anything")
         case Scope.PROJECT:
-            if isinstance(resource, Request) or action is Action.ADMINISTER:
+            if isinstance(resource, Request | Ticket) or action is Action.ADMINISTER:
                 return _deny("a project token acts only in its project's area")
             if isinstance(resource, Area) and resource != Area.project(principal.scope_project):
                 return _deny(f"a token for project {principal.scope_project} reaches only its area")
@@ -346,6 +360,27 @@ def _decide_request(principal: Principal, action: Action, request: Request) -> D
                     return _allow("the administrator approves")
             return _deny(f"no rule lets this account take the {request.step} decision")
     return _deny(f"no rule grants {action} on {request.kind} requests")
+
+
+def _decide_ticket(principal: Principal, action: Action, ticket: Ticket) -> Decision:
+    """Error tickets: anyone reports one; its reporter, the site's members and the data
+    managers read and comment on it; data managers alone triage and correct."""
+    if principal.is_system:
+        return _deny("the system neither files nor reads tickets")
+    match action:
+        case Action.LIST | Action.READ | Action.WRITE:
+            if principal.username == ticket.reporter:
+                return _allow("the reporter of the ticket")
+            if ticket.site in principal.sites:
+                return _allow(f"member of site {ticket.site}, whose data the ticket is about")
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("the data manager handles every ticket")
+            return _deny("tickets are seen by their reporter, the site's members and data managers")
+        case Action.APPROVE:
+            if principal.has(Role.DATA_MANAGER):
+                return _allow("only the data manager triages and corrects site data")
+            return _deny("only the data manager triages and corrects site data")
+    return _deny(f"no rule grants {action} on tickets")
 
 
 _KEEPING = (Action.LIST, Action.READ, Action.WRITE, Action.DELETE)

@@ -33,7 +33,9 @@ class DatasetVersion(models.Model):
     key (``blob``), with what it holds and where it came from.
 
     Rows are immutable: ``save`` on a stored row and ``delete`` raise, and database triggers
-    refuse UPDATE (and, on PostgreSQL, DELETE) from any other route.
+    refuse UPDATE (and, on PostgreSQL, DELETE) from any other route. The one exception is the
+    erasure of a withdrawn subject's rows (``services.redact``), which may replace the content
+    by the same content without those rows and must set ``redacted_at``.
     """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
@@ -51,6 +53,15 @@ class DatasetVersion(models.Model):
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(default=timezone.now)
     checksum = models.CharField(max_length=64, help_text="The blob's checksum.")
+    ticket = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The error ticket a correction resolved."
+    )
+    redacted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When rows of subjects who withdrew consent were erased from it (its blob, "
+        "rows and checksum are then those of the redacted content).",
+    )
 
     class Meta:
         ordering = ["dataset", "-number"]

@@ -27,6 +27,8 @@ class VersionInfo:
     created_at: datetime
     checksum: str
     size: int
+    ticket: int | None = None
+    redacted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,4 +74,6 @@ def info_of(row: DatasetVersion) -> VersionInfo:
         created_at=row.created_at,
         checksum=row.checksum,
         size=row.blob.size,
+        ticket=row.ticket,
+        redacted_at=row.redacted_at,
     )

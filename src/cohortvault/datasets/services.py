@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Area, Principal, decide
@@ -29,6 +30,7 @@ from cohortvault.datasets.models import Dataset, DatasetVersion
 from cohortvault.datasets.records import DatasetInfo, Export, Preview, VersionInfo, info_of
 from cohortvault.datasets.typed import typed_slices
 from cohortvault.errors import CohortvaultError, Conflict, Invalid, NotFound
+from cohortvault.storage.maintenance import forget_blob
 from cohortvault.storage.models import Blob
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "log",
     "preview",
     "read_version",
+    "redact",
     "subjects",
     "version_info",
 ]
@@ -231,6 +234,7 @@ def create_version(
     import_id: int | None = None,
     source: str = "",
     reason: str = "",
+    ticket: int | None = None,
 ) -> VersionInfo:
     """Type ``table`` (text columns, as quality control read them) by the dictionary, sort it,
     and store it as the dataset's next version (the data manager only).
@@ -251,7 +255,9 @@ def create_version(
         blob = stored.store(site, content)
         try:
             with transaction.atomic():
-                row = _store(principal, found, table, dictionary, blob, import_id, source, reason)
+                row = _store(
+                    principal, found, table, dictionary, blob, import_id, source, reason, ticket
+                )
         except BaseException:
             stored.discard(blob)
             raise
@@ -285,6 +291,7 @@ def _store(
     import_id: int | None,
     source: str,
     reason: str,
+    ticket: int | None,
 ) -> DatasetVersion:
     try:
         with transaction.atomic():
@@ -304,6 +311,7 @@ def _store(
                 source=source,
                 created_by=principal.username,
                 checksum=blob.checksum,
+                ticket=ticket,
             )
     except IntegrityError:
         raise Conflict("Another version was stored at the same moment; try again.") from None
@@ -317,6 +325,7 @@ def _store(
             "rows": row.rows,
             "columns": row.columns,
             "import": import_id,
+            "ticket": ticket,
             "source": source,
             "dictionary_version": row.dictionary_version,
             "size": blob.size,
@@ -325,3 +334,53 @@ def _store(
     )
     row.dataset.study = study
     return row
+
+
+# --- erasing a withdrawn subject ---------------------------------------------------------------
+
+
+def redact(*, site: str, subject_id: str, reason: str) -> list[tuple[str, int, int]]:
+    """Erase a subject's rows from every stored version of the site's datasets: each version
+    that holds them gets the same content without them, its old content is deleted, and
+    ``redacted_at`` is set. Run as the system when a consent withdrawal's retention period has
+    passed (``corrections``); returns (study, version, rows removed) for each version changed.
+    """
+    changed = []
+    rows = DatasetVersion.objects.select_related("dataset__study__site", "blob__area_key")
+    for row in rows.filter(dataset__study__site__code=site).order_by("dataset", "number"):
+        ids = stored.load(row.blob, columns=["subject_id"])["subject_id"]
+        if not pc.any(pc.equal(ids, subject_id)).as_py():
+            continue
+        table = stored.load(row.blob)
+        kept = table.filter(
+            pc.invert(pc.fill_null(pc.equal(table["subject_id"], subject_id), False))
+        )
+        content = stored.to_parquet([kept], stored.schema_of(table))
+        blob = stored.store(site, content)
+        try:
+            with transaction.atomic():
+                blob.save(force_insert=True)
+                old = row.blob
+                DatasetVersion.objects.filter(pk=row.pk).update(
+                    blob=blob,
+                    checksum=blob.checksum,
+                    rows=kept.num_rows,
+                    redacted_at=timezone.now(),
+                )
+                forget_blob(old)
+                record(
+                    "datasets.redact",
+                    actor=Principal.system(),
+                    target=_target(site, row.dataset.study.code),
+                    reason=reason,
+                    details={
+                        "version": row.number,
+                        "rows_removed": table.num_rows - kept.num_rows,
+                        "checksum": blob.checksum,
+                    },
+                )
+        except BaseException:
+            stored.discard(blob)
+            raise
+        changed.append((row.dataset.study.code, row.number, table.num_rows - kept.num_rows))
+    return changed

@@ -24,6 +24,7 @@ from cohortvault.demo import (
     governance,
     imports,
     samples,
+    tickets,
 )
 from cohortvault.demo import projects as proposals
 from cohortvault.identity import services as identity
@@ -256,6 +257,7 @@ def build(data_dir: Path) -> list[dict[str, Any]]:
     imports.populate(site_members)
     proposals.populate()
     deliveries.populate()
+    tickets.populate()
     _with_current_projects(credentials)
     path = data_dir / CREDENTIALS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -98,6 +98,25 @@ def info_of(row: Import) -> ImportInfo:
 # --- stage one: registering and checking --------------------------------------------------------
 
 
+class WithdrawnSubjects(Protocol):
+    def __call__(self, site: str) -> list[str]:
+        """The subject_ids of the site whose participants withdrew their consent."""
+
+
+_withdrawn_sources: list[WithdrawnSubjects] = []
+
+
+def register_withdrawn_subjects(source: WithdrawnSubjects) -> None:
+    """Let quality control refuse rows of subjects who withdrew (``corrections`` registers
+    its register of withdrawals at start-up)."""
+    if source not in _withdrawn_sources:
+        _withdrawn_sources.append(source)
+
+
+def withdrawn_subjects(site: str) -> list[str]:
+    return [subject for source in _withdrawn_sources for subject in source(site)]
+
+
 def is_import(node: Node) -> bool:
     parts = node.area.split("/")
     is_area = len(parts) == 3 and parts[0] == "sites" and parts[2] == "import"
@@ -172,7 +191,12 @@ def _report(row: Import) -> quality.Report:
         timepoints = list(row.study.timepoints.values_list("code", flat=True)) or None
         subjects = datasets.subjects(site, row.study.code) or None
     report = quality.check(
-        table, dictionary, site=site, known_subjects=subjects, known_timepoints=timepoints
+        table,
+        dictionary,
+        site=site,
+        known_subjects=subjects,
+        known_timepoints=timepoints,
+        withdrawn_subjects=withdrawn_subjects(site),
     )
     if row.study is None:
         names = ", ".join(row.site.studies.values_list("code", flat=True)) or "none yet"
@@ -335,6 +359,14 @@ def list_imports(
     return visible
 
 
+def for_file_version(principal: Principal, version_id: int | None) -> ImportInfo:
+    """The import a stored file version became (a tabular file in an import area)."""
+    row = Import.objects.filter(version_id=version_id).first() if version_id else None
+    if row is None:
+        raise Invalid("The file is not an import: a CSV, TSV, XLSX, SPSS, Stata or R file.")
+    return get(principal, row.pk)
+
+
 def get(principal: Principal, import_id: int) -> ImportInfo:
     row = _get(principal, import_id, Action.READ)
     return info_of(row)
@@ -356,8 +388,11 @@ def may_decide(principal: Principal, info: ImportInfo) -> bool:
 # --- stage two: the data manager's decision -----------------------------------------------------
 
 
-def accept(principal: Principal, import_id: int, *, reason: str = "") -> ImportInfo:
-    """Make the checked content the site's new dataset version (all of it, or nothing)."""
+def accept(
+    principal: Principal, import_id: int, *, reason: str = "", ticket: int | None = None
+) -> ImportInfo:
+    """Make the checked content the site's new dataset version (all of it, or nothing);
+    ``ticket``: the error ticket the import corrects (``corrections``)."""
     row = _get(principal, import_id, Action.APPROVE)
     reason = reason.strip()
     _ready(row)
@@ -378,7 +413,7 @@ def accept(principal: Principal, import_id: int, *, reason: str = "") -> ImportI
             locked = Import.objects.select_for_update().get(pk=row.pk)
             _ready(locked)
             merged = content.merge(_current_table(principal, site, study), table.data)
-            version = _new_version(principal, row, merged, dictionary, reason)
+            version = _new_version(principal, row, merged, dictionary, reason, ticket)
             _decide(locked, principal, State.ACCEPTED, reason, dataset_version=version.number)
             record(
                 "imports.accept",
@@ -400,7 +435,12 @@ def accept(principal: Principal, import_id: int, *, reason: str = "") -> ImportI
 
 
 def _new_version(
-    principal: Principal, row: Import, merged: Any, dictionary: Any, reason: str
+    principal: Principal,
+    row: Import,
+    merged: Any,
+    dictionary: Any,
+    reason: str,
+    ticket: int | None = None,
 ) -> datasets.VersionInfo:
     assert row.study is not None
     return datasets.create_version(
@@ -412,6 +452,7 @@ def _new_version(
         import_id=row.pk,
         source=f"import {row.pk}: {row.filename}",
         reason=reason,
+        ticket=ticket,
     )
 
 

@@ -39,6 +39,7 @@ _GROUPS = (
     "other-site",
     "unknown-timepoint",
     "unknown-subject",
+    "withdrawn-subject",
     "identifier-format",
     "missing-column",
     "unknown-column",
@@ -59,6 +60,7 @@ def check(
     site: str,
     known_subjects: Iterable[str] | None = None,
     known_timepoints: Iterable[str] | None = None,
+    withdrawn_subjects: Iterable[str] = (),
 ) -> Report:
     started = time.perf_counter()
     findings = list(table.findings)
@@ -89,6 +91,7 @@ def check(
             site=site,
             known_subjects=known_subjects,
             known_timepoints=known_timepoints,
+            withdrawn_subjects=withdrawn_subjects,
         )
         results = agg.run(indexed)
         inspected = prepare(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from cohortvault.quality.masking import shorten
+from cohortvault.quality.masking import mask, shorten
 from cohortvault.quality.model import Finding, error, warning
 
 SUBJECT, TIMEPOINT, SITE = "subject_id", "timepoint", "site"
@@ -24,11 +24,28 @@ def check(
     site: str,
     known_subjects: Iterable[str] | None,
     known_timepoints: Iterable[str] | None,
+    withdrawn_subjects: Iterable[str] = (),
 ) -> list[Finding]:
     findings: list[Finding] = []
     names = set(frame.columns)
     if {SUBJECT, TIMEPOINT} <= names:
         findings += _duplicates(frame)
+    withdrawn = list(withdrawn_subjects)
+    if SUBJECT in names and withdrawn:
+        found = _among(frame, SUBJECT, withdrawn)
+        if found:
+            rows, distinct, _, first = found
+            findings.append(
+                error(
+                    "withdrawn-subject",
+                    f"{distinct} subject(s) in {rows} row(s) withdrew their consent (first at "
+                    f"row {first}); their data may not be imported again. Remove their rows.",
+                    column=SUBJECT,
+                    rows=rows,
+                    example=mask(str(frame.get_column(SUBJECT)[first - 2])),
+                    row=first,
+                )
+            )
     if SUBJECT in names and known_subjects is not None:
         found = _unknown(frame, SUBJECT, known_subjects)
         if found:
@@ -128,9 +145,23 @@ def _duplicates(frame: pl.DataFrame) -> list[Finding]:
 def _unknown(
     frame: pl.DataFrame, name: str, known: Iterable[str]
 ) -> tuple[int, int, str, int] | None:
-    registered = pl.Series("known", list(known), dtype=pl.String)
+    return _flagged(frame, name, known, inside=False)
+
+
+def _among(
+    frame: pl.DataFrame, name: str, listed: Iterable[str]
+) -> tuple[int, int, str, int] | None:
+    return _flagged(frame, name, listed, inside=True)
+
+
+def _flagged(
+    frame: pl.DataFrame, name: str, values: Iterable[str], *, inside: bool
+) -> tuple[int, int, str, int] | None:
+    """Rows whose ``name`` is (``inside``) or is not among ``values``: how many, how many
+    distinct, the first value and its row (the header is row 1)."""
+    listed = pl.col(name).is_in(pl.Series("listed", list(values), dtype=pl.String).implode())
     flags = frame.select(
-        (_present(name) & ~pl.col(name).is_in(registered.implode())).alias("outside")
+        (_present(name) & (listed if inside else ~listed)).alias("outside")
     ).get_column("outside")
     count = int(flags.sum())
     if not count:

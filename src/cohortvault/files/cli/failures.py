@@ -29,6 +29,7 @@ EXIT_BY_STATUS = {
     422: EXIT_INVALID,
     507: EXIT_TOO_LARGE,
 }
+MAX_DETAILS = 50
 LOGIN_AGAIN = "run `cohortvault login --server URL`"
 
 
@@ -51,7 +52,15 @@ def failure_of(error: ClientError) -> Failure:
             f"the server did not accept your token (expired or revoked): {LOGIN_AGAIN}",
             EXIT_DENIED,
         )
-    return Failure(str(error), exit_code_of(error))
+    lines = [d for d in error.details if isinstance(d, str)]
+    shown = "".join(f"\n  {_escaped(line)}" for line in lines[:MAX_DETAILS])
+    if len(lines) > MAX_DETAILS:
+        shown += f"\n  … and {len(lines) - MAX_DETAILS} more"
+    return Failure(str(error) + shown, exit_code_of(error))
+
+
+def _escaped(text: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def reports_errors(command: F) -> F:

@@ -175,6 +175,26 @@ class Connection:
         wanted = {k: v for k, v in params.items() if v is not None}
         return self._call("GET", f"{self.api}/{route}", params=wanted or None).text
 
+    def put_body(
+        self,
+        route: str,
+        source: IO[bytes],
+        size: int,
+        *,
+        progress: Progress = _no_progress,
+        content_type: str = "application/octet-stream",
+        **params: Any,
+    ) -> Any:
+        """Send ``size`` bytes of ``source`` as the streamed body of ``PUT route``; its JSON."""
+        wanted = {k: v for k, v in params.items() if v is not None}
+        return self._json(
+            "PUT",
+            f"{self.api}/{route}",
+            params=wanted or None,
+            content=_pieces(source, size, progress),
+            headers={"Content-Length": str(size), "Content-Type": content_type},
+        )
+
     # --- one request each -------------------------------------------------------------------
 
     def areas(self) -> list[AreaInfo]:

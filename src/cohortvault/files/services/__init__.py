@@ -15,6 +15,7 @@ from cohortvault.files.services.common import checked as checked
 from cohortvault.files.services.common import entry_of as entry_of
 from cohortvault.files.services.common import parse as parse
 from cohortvault.files.services.common import visible as visible
+from cohortvault.files.services.history import erase_version as erase_version
 from cohortvault.files.services.history import recently_deleted, restore, versions
 from cohortvault.files.services.history import retention as retention
 from cohortvault.files.services.reading import blob_chunks as blob_chunks

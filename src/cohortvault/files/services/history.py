@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cohortvault.access.policy import Action, Principal
 from cohortvault.audit.trail import record
-from cohortvault.errors import Conflict, Invalid, NotFound
+from cohortvault.errors import Conflict, Invalid, NotFound, PermissionDenied
 from cohortvault.files.models import FileVersion, Node, path_key
 from cohortvault.files.services.common import (
     Entry,
@@ -24,6 +24,7 @@ from cohortvault.files.services.common import (
 )
 from cohortvault.files.services.writing import _subtree, add_version, ensure_folders
 from cohortvault.storage import paths
+from cohortvault.storage.maintenance import forget_blob
 
 
 def retention() -> timedelta:
@@ -139,3 +140,36 @@ def restore(principal: Principal, raw_path: str, *, version: int | None = None) 
             details={"version": version, "items": restored_items},
         )
     return entry_of(node)
+
+
+def erase_version(principal: Principal, version_id: int, *, reason: str) -> str:
+    """Erase one stored content now, before its retention ends: the erasure of a withdrawn
+    participant's data (the system only). Erasing a file's current content erases the whole
+    file with all its versions, since what remains would be a file without content. Returns
+    the path of the file."""
+    if not principal.is_system:
+        raise PermissionDenied("Only the platform erases stored content before retention ends.")
+    with transaction.atomic():
+        version = FileVersion.objects.select_related("node", "blob").filter(pk=version_id).first()
+        if version is None:
+            raise NotFound()
+        node = version.node
+        whole = node.current_id == version.pk
+        doomed = list(node.versions.select_related("blob")) if whole else [version]
+        if whole:
+            Node.objects.filter(pk=node.pk).update(current=None)
+        for item in doomed:
+            blob = item.blob
+            item.delete()
+            if not blob.versions.exists():
+                forget_blob(blob)
+        if whole:
+            node.delete()
+        record(
+            "files.erase",
+            actor=principal,
+            target=node.full_path,
+            reason=reason,
+            details={"versions": len(doomed), "whole_file": whole},
+        )
+    return node.full_path

@@ -1,0 +1,450 @@
+"""``cohortvault corrections …``: correct a ticket's data, follow corrections and their
+re-deliveries, record consent withdrawals, and read the public error log.
+
+The commands talk to the server's API after ``cohortvault login`` (or with
+``COHORTVAULT_SERVER`` and ``COHORTVAULT_TOKEN``) and share the exit codes of
+``cohortvault files``: 3 not found (also a correction you may not see), 4 not logged in or not
+allowed, 5 conflict (a ticket closed to corrections, a withdrawal already recorded), 6 invalid
+input (a refused edit or corrected file: nothing was changed). Text from the server is printed
+with control characters escaped; ``--json`` prints the API's answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import mimetypes
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from cohortvault.datasets.cli import printable, text_lines, write_output
+from cohortvault.datasets.client import download
+from cohortvault.files.cli.config import connect
+from cohortvault.files.cli.failures import EXIT_INVALID, Failure, reports_errors
+from cohortvault.files.cli.output import Meter, emit_json, when
+
+EDIT_COLUMNS = ("subject_id", "timepoint", "variable", "value")
+ERROR_LOG_COLUMNS = (
+    "ticket",
+    "site",
+    "dataset",
+    "variables",
+    "values_corrected",
+    "state",
+    "reported",
+    "fixed",
+    "projects_redelivered",
+    "projects_awaiting",
+)
+
+
+def _time(text: str | None) -> str:
+    return when(datetime.fromisoformat(text)) if text else "-"
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+reason_option = click.option(
+    "--reason", required=True, help="Why the data are corrected (kept with the new version)."
+)
+
+
+@click.group()
+def corrections() -> None:
+    """Corrections of site data for error tickets, their re-deliveries, consent withdrawals and
+    the error log (after `cohortvault login`). Exit codes: 0 ok, 1 error, 2 usage, 3 not found,
+    4 not logged in or not allowed, 5 conflict, 6 invalid input (nothing was changed)."""
+
+
+# --- correcting ------------------------------------------------------------------------------
+
+
+@corrections.command("correct")
+@click.argument("ticket", type=int)
+@click.option(
+    "--edit",
+    "edits",
+    multiple=True,
+    metavar="SUBJECT,TIMEPOINT,VARIABLE,VALUE",
+    help="One cell and its new value (repeatable); an empty VALUE makes the cell missing. "
+    "VALUE may itself contain commas.",
+)
+@click.option(
+    "--edits-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="A CSV file with the header subject_id,timepoint,variable,value, one cell a line.",
+)
+@reason_option
+@json_option
+@reports_errors
+def correct(
+    ticket: int, edits: tuple[str, ...], edits_file: Path | None, reason: str, as_json: bool
+) -> None:
+    """Correct cells of the ticket's dataset (the data manager): a new version of the site's
+    dataset, checked like an import, that resolves the ticket. Refused as a whole (exit 6)
+    when any edit cannot be made."""
+    cells = [_edit(text) for text in edits]
+    if edits_file is not None:
+        cells += _edits_file(edits_file)
+    if not cells:
+        raise click.UsageError("give the cells to correct with --edit or --edits-file")
+    with connect() as client:
+        made = client.post_json(
+            f"tickets/{ticket}/corrections/cells", {"edits": cells, "reason": reason}
+        )
+    _made(made, as_json)
+
+
+def _edit(text: str) -> dict[str, str | None]:
+    parts = text.split(",", 3)
+    if len(parts) != 4 or not all(p.strip() for p in parts[:3]):
+        raise click.BadParameter(
+            f"{text!r} is not SUBJECT,TIMEPOINT,VARIABLE,VALUE", param_hint="--edit"
+        )
+    return _cell(*parts)
+
+
+def _cell(subject: str, timepoint: str, variable: str, value: str) -> dict[str, str | None]:
+    """One edit for the API; spaces around the parts are dropped, and an empty value is
+    missing."""
+    return {
+        "subject_id": subject.strip(),
+        "timepoint": timepoint.strip(),
+        "variable": variable.strip(),
+        "value": value.strip() or None,
+    }
+
+
+def _edits_file(path: Path) -> list[dict[str, str | None]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as source:
+            reader = csv.DictReader(source)
+            header = [name.strip() for name in reader.fieldnames or []]
+            if sorted(header) != sorted(EDIT_COLUMNS):
+                raise Failure(
+                    f"{path}: the header must be {','.join(EDIT_COLUMNS)} (it is "
+                    f"{','.join(header) or 'empty'})",
+                    EXIT_INVALID,
+                )
+            reader.fieldnames = header
+            found = []
+            for row in reader:
+                if None in row or any(row[c] is None for c in EDIT_COLUMNS):
+                    raise Failure(
+                        f"{path}, line {reader.line_num}: expected 4 fields", EXIT_INVALID
+                    )
+                found.append(_cell(*(row[c] for c in EDIT_COLUMNS)))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise Failure(f"{path}: not a UTF-8 CSV file ({exc})", EXIT_INVALID) from None
+    return found
+
+
+@corrections.command("correct-file")
+@click.argument("ticket", type=int)
+@click.argument(
+    "path",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+)
+@reason_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@reports_errors
+def correct_file(ticket: int, path: Path, reason: str, quiet: bool, as_json: bool) -> None:
+    """Correct the ticket's dataset with a corrected file (the data manager): stored in the
+    site's import area, checked like any import and accepted when it has no errors; refused
+    (exit 6, the import rejected, nothing else changed) when it has."""
+    size = path.stat().st_size
+    with (
+        connect() as client,
+        path.open("rb") as source,
+        Meter(path.name, quiet=quiet or as_json) as meter,
+    ):
+        meter.start(size)
+        made = client.put_body(
+            f"tickets/{ticket}/corrections/file",
+            source,
+            size,
+            progress=meter.update,
+            content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            name=path.name,
+            reason=reason,
+        )
+    _made(made, as_json)
+
+
+def _made(made: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(made)
+        return
+    click.echo(f"correction {made['id']}: {_summary(made)}; ticket {made['ticket']} is resolved")
+    _affected(made)
+
+
+def _summary(item: dict[str, Any]) -> str:
+    parts = []
+    if item["cells"] or not (item["rows_added"] or item["rows_removed"]):
+        what = f"{item['cells']} value(s)"
+        if item["variables"]:
+            what += " of " + ", ".join(printable(v) for v in item["variables"])
+        parts.append(what)
+    if item["rows_added"]:
+        parts.append(f"{item['rows_added']} row(s) added")
+    if item["rows_removed"]:
+        parts.append(f"{item['rows_removed']} row(s) removed")
+    return (
+        f"{', '.join(parts)} in {printable(item['site'])}/{printable(item['study'])} "
+        f"version {item['old_version']} → {item['new_version']}"
+    )
+
+
+def _affected(item: dict[str, Any]) -> None:
+    for a in item["affected"]:
+        if a["redelivery"] is not None:
+            status = f"re-delivered as {a['redelivery']:03d}"
+        elif a["pending"]:
+            status = "waits for re-delivery"
+        else:
+            status = "a later delivery carries it"
+        problem = f" (problem: {printable(a['problem'])})" if a["problem"] else ""
+        click.echo(
+            f"  project {printable(a['project'])} delivery {a['delivery']:03d}: "
+            f"{a['cells']} cell(s) of {', '.join(printable(v) for v in a['variables'])}, "
+            f"{status}{problem}"
+        )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _line(item: dict[str, Any]) -> str:
+    cause = f"ticket {item['ticket']}" if item["ticket"] else f"withdrawal {item['withdrawal']}"
+    waiting = sum(1 for a in item["affected"] if a["pending"])
+    pending = f"  {waiting} project(s) waiting" if waiting else ""
+    return (
+        f"{item['id']:>5}  {item['kind']:<10} {cause:<14} {_summary(item)}  "
+        f"{printable(item['created_by'])} {_time(item['created_at'])}{pending}"
+    )
+
+
+@corrections.command("list")
+@click.option("--ticket", type=int, help="Only this ticket's corrections.")
+@click.option("--site", help="Only this site's corrections.")
+@json_option
+@reports_errors
+def list_command(ticket: int | None, site: str | None, as_json: bool) -> None:
+    """Corrections of the sites whose data you read, newest first."""
+    with connect() as client:
+        found = client.get_json("corrections", ticket=ticket, site=site)
+    if as_json:
+        emit_json(found)
+        return
+    for item in found:
+        click.echo(_line(item))
+
+
+@corrections.command("show")
+@click.argument("number", type=int)
+@json_option
+@reports_errors
+def show(number: int, as_json: bool) -> None:
+    """One correction: what changed, why, and the deliveries it reached."""
+    with connect() as client:
+        item = client.get_json(f"corrections/{number}")
+    if as_json:
+        emit_json(item)
+        return
+    click.echo(f"correction {item['id']} ({printable(item['kind_label'])})")
+    cause = f"ticket {item['ticket']}" if item["ticket"] else f"withdrawal {item['withdrawal']}"
+    rows = [
+        ("for", cause),
+        ("changed", _summary(item)),
+        ("import", "-" if item["import_id"] is None else str(item["import_id"])),
+        ("reason", printable(item["reason"]) if item["reason"] else "-"),
+        ("made", f"{_time(item['created_at'])} by {printable(item['created_by'])}"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<9}{value}")
+    if item["affected"]:
+        click.echo("deliveries reached:")
+    _affected(item)
+
+
+@corrections.command("changes")
+@click.argument("number", type=int)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text: one line per change; json and csv: the API's full forms.",
+)
+@click.option(
+    "-o", "--output", default="-", metavar="FILE", help="Write to FILE (default: standard output)."
+)
+@reports_errors
+def changes(number: int, fmt: str, output: str) -> None:
+    """The cell-level change log: every changed cell with its old and new value."""
+    route = f"corrections/{number}/changes"
+    with connect() as client:
+        if fmt in ("json", "csv"):
+            write_output(output, lambda sink: download(client, route, sink, format=fmt))
+            return
+        found = client.get_json(route)
+    lines = "".join(f"{line}\n" for line in text_lines(found)).encode("utf-8")
+
+    def write(sink: IO[bytes]) -> int:
+        sink.write(lines)
+        return len(lines)
+
+    write_output(output, write)
+
+
+@corrections.command("pending")
+@json_option
+@reports_errors
+def pending(as_json: bool) -> None:
+    """Corrections whose projects still wait for a corrected delivery (the data manager)."""
+    with connect() as client:
+        found = client.get_json("corrections/pending")
+    if as_json:
+        emit_json(found)
+        return
+    for item in found:
+        waiting = sorted({printable(a["project"]) for a in item["affected"] if a["pending"]})
+        click.echo(f"{_line(item)}\n       waiting: {', '.join(waiting)}")
+
+
+@corrections.command("redeliver")
+@click.argument("number", type=int)
+@click.option("--project", help="Only this project (default: every project still waiting).")
+@json_option
+@reports_errors
+def redeliver(number: int, project: str | None, as_json: bool) -> None:
+    """Give every project still waiting for correction N its corrected delivery (the data
+    manager); exit 5 when some could not be re-delivered (the others were)."""
+    with connect() as client:
+        made = client.post_json(f"corrections/{number}/redeliver", {"project": project})
+    if as_json:
+        emit_json(made)
+        return
+    if not made:
+        click.echo(f"no project waits for correction {number}")
+    for d in made:
+        click.echo(
+            f"project {printable(d['project'])}: delivery {d['number']:03d} in "
+            f"{printable(d['folder'])}/"
+        )
+
+
+# --- consent withdrawal ----------------------------------------------------------------------
+
+
+@corrections.command("withdraw")
+@click.option("--site", required=True, help="The participant's site.")
+@click.option("--subject-id", required=True, help="The participant's subject ID.")
+@click.option("--reason", default="", help="E.g. the letter it came in; never the subject.")
+@json_option
+@reports_errors
+def withdraw(site: str, subject_id: str, reason: str, as_json: bool) -> None:
+    """Record a consent withdrawal (the data manager): the subject leaves the site's data and
+    the projects' current deliveries now, and every earlier copy once retention has passed."""
+    payload = {"site": site, "subject_id": subject_id, "reason": reason}
+    with connect() as client:
+        made = client.post_json("withdrawals", payload)
+    if as_json:
+        emit_json(made)
+        return
+    _withdrawal(made)
+
+
+def _withdrawal(item: dict[str, Any]) -> None:
+    erased = (
+        f"erased from earlier copies {_time(item['erased_at'])}"
+        if item["erased_at"]
+        else f"earlier copies erased after {_time(item['erase_after'])}"
+    )
+    click.echo(
+        f"withdrawal {item['id']}: {printable(item['subject_id'])} at {printable(item['site'])}, "
+        f"recorded {_time(item['recorded_at'])} by {printable(item['recorded_by'])}; {erased}"
+    )
+    if item["reason"]:
+        click.echo(f"  reason: {printable(item['reason'])}")
+    for c in item["corrections"]:
+        click.echo(f"  correction {c['id']}: {_summary(c)}")
+
+
+@corrections.command("withdrawals")
+@click.argument("number", type=int, required=False)
+@click.option("--site", help="Only this site's withdrawals.")
+@json_option
+@reports_errors
+def withdrawals(number: int | None, site: str | None, as_json: bool) -> None:
+    """Recorded consent withdrawals, or withdrawal N (the data manager)."""
+    with connect() as client:
+        if number is not None:
+            found = [client.get_json(f"withdrawals/{number}")]
+        else:
+            found = client.get_json("withdrawals", site=site)
+    if as_json:
+        emit_json(found[0] if number is not None else found)
+        return
+    for item in found:
+        _withdrawal(item)
+
+
+# --- the error log ---------------------------------------------------------------------------
+
+
+@corrections.command("error-log")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+)
+@reports_errors
+def error_log(fmt: str) -> None:
+    """The public error log: what was found in the data and fixed, without values or
+    subjects (everyone may read it)."""
+    with connect() as client:
+        found = client.get_json("error-log")
+    if fmt == "json":
+        emit_json(found)
+    elif fmt == "csv":
+        click.echo(_csv(found), nl=False)
+    else:
+        for row in found:
+            click.echo(_log_line(row))
+
+
+def _csv(found: list[dict[str, Any]]) -> str:
+    """As the published ``logs/error-log/error-log.csv``: lists joined with ``; ``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ERROR_LOG_COLUMNS)
+    for row in found:
+        writer.writerow(
+            "; ".join(map(str, v)) if isinstance(v, list) else v
+            for v in (row[c] for c in ERROR_LOG_COLUMNS)
+        )
+    return buffer.getvalue()
+
+
+def _log_line(row: dict[str, Any]) -> str:
+    fixed = f"fixed {printable(row['fixed'])}" if row["fixed"] else "not fixed yet"
+    variables = ", ".join(printable(v) for v in row["variables"])
+    line = (
+        f"ticket {row['ticket']:>4}  {printable(row['site'])}/{printable(row['dataset'])}  "
+        f"[{variables}]  {printable(row['state']).lower()}, {row['values_corrected']} value(s) "
+        f"corrected; reported {printable(row['reported'])}, {fixed}"
+    )
+    if row["projects_redelivered"]:
+        line += "; re-delivered: " + ", ".join(printable(p) for p in row["projects_redelivered"])
+    if row["projects_awaiting"]:
+        line += "; waiting: " + ", ".join(printable(p) for p in row["projects_awaiting"])
+    return line
