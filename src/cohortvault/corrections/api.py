@@ -103,7 +103,7 @@ class RedeliverIn(Schema):
     project: str | None = None
 
 
-class ChangeFormat(StrEnum):
+class ChangeFormat(StrEnum):  # also the error log's
     JSON = "json"
     CSV = "csv"
 
@@ -223,8 +223,14 @@ def get_withdrawal(request: HttpRequest, number: int) -> dict[str, Any]:
     return _withdrawal(services.withdrawal(_principal(request), number))
 
 
-@router.get("/error-log", response=list[ErrorLogOut])
+@router.get("/error-log", response={200: list[ErrorLogOut]})
 @requires(action=Action.READ, resource="logs area")
-def error_log(request: HttpRequest) -> list[services.ErrorLogRow]:
-    """The public error log: what was found and fixed, without values or subjects."""
-    return services.error_log(_principal(request))
+def error_log(request: HttpRequest, format: ChangeFormat = ChangeFormat.JSON) -> Any:
+    """The public error log: what was found and fixed, without values or subjects; as JSON,
+    or as CSV like the published ``logs/error-log/error-log.csv``."""
+    found = services.error_log(_principal(request))
+    if format is ChangeFormat.CSV:
+        response = HttpResponse(services.as_csv(found), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, "error-log.csv") or ""
+        return response
+    return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cohortvault.corrections.services.affected import redeliver
 from cohortvault.corrections.services.correcting import MAX_EDITS, correct_cells, correct_with_file
-from cohortvault.corrections.services.errorlog import error_log, publish
+from cohortvault.corrections.services.errorlog import as_csv, error_log, publish
 from cohortvault.corrections.services.reading import (
     change_log,
     correction,
@@ -39,6 +39,7 @@ __all__ = [
     "CorrectionInfo",
     "ErrorLogRow",
     "WithdrawalInfo",
+    "as_csv",
     "change_log",
     "correct_cells",
     "correct_with_file",

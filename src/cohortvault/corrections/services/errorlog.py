@@ -25,7 +25,7 @@ from cohortvault.corrections.services.records import ErrorLogRow
 from cohortvault.files import services as files
 from cohortvault.tickets.models import Ticket
 
-__all__ = ["FOLDER", "PUBLISHED", "error_log", "publish", "rows"]
+__all__ = ["FOLDER", "PUBLISHED", "as_csv", "error_log", "publish", "rows"]
 
 FOLDER = "logs/error-log"
 PUBLISHED = (f"{FOLDER}/error-log.csv", f"{FOLDER}/error-log.json", f"{FOLDER}/error-log.md")
@@ -95,7 +95,7 @@ def error_log(principal: Principal) -> list[ErrorLogRow]:
     return found
 
 
-def _csv(found: list[ErrorLogRow]) -> bytes:
+def as_csv(found: list[ErrorLogRow]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -143,7 +143,7 @@ def publish() -> list[str]:
     transaction, so the log changes with what it reports)."""
     found = rows()
     contents = (
-        _csv(found),
+        as_csv(found),
         (json.dumps([r.to_dict() for r in found], indent=2, ensure_ascii=False) + "\n").encode(),
         _markdown(found),
     )

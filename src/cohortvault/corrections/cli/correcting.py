@@ -1,61 +1,22 @@
-"""``cohortvault corrections …``: correct a ticket's data, follow corrections and their
-re-deliveries, record consent withdrawals, and read the public error log.
-
-The commands talk to the server's API after ``cohortvault login`` (or with
-``COHORTVAULT_SERVER`` and ``COHORTVAULT_TOKEN``) and share the exit codes of
-``cohortvault files``: 3 not found (also a correction you may not see), 4 not logged in or not
-allowed, 5 conflict (a ticket closed to corrections, a withdrawal already recorded), 6 invalid
-input (a refused edit or corrected file: nothing was changed). Text from the server is printed
-with control characters escaped; ``--json`` prints the API's answer.
-"""
+"""Correcting a ticket's data, and following corrections and their re-deliveries."""
 
 from __future__ import annotations
 
 import csv
-import io
 import mimetypes
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
+from cohortvault.corrections.cli.common import corrections, json_option, reason_option, time_of
 from cohortvault.datasets.cli import printable, text_lines, write_output
 from cohortvault.datasets.client import download
 from cohortvault.files.cli.config import connect
 from cohortvault.files.cli.failures import EXIT_INVALID, Failure, reports_errors
-from cohortvault.files.cli.output import Meter, emit_json, when
+from cohortvault.files.cli.output import Meter, emit_json
 
 EDIT_COLUMNS = ("subject_id", "timepoint", "variable", "value")
-ERROR_LOG_COLUMNS = (
-    "ticket",
-    "site",
-    "dataset",
-    "variables",
-    "values_corrected",
-    "state",
-    "reported",
-    "fixed",
-    "projects_redelivered",
-    "projects_awaiting",
-)
-
-
-def _time(text: str | None) -> str:
-    return when(datetime.fromisoformat(text)) if text else "-"
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-reason_option = click.option(
-    "--reason", required=True, help="Why the data are corrected (kept with the new version)."
-)
-
-
-@click.group()
-def corrections() -> None:
-    """Corrections of site data for error tickets, their re-deliveries, consent withdrawals and
-    the error log (after `cohortvault login`). Exit codes: 0 ok, 1 error, 2 usage, 3 not found,
-    4 not logged in or not allowed, 5 conflict, 6 invalid input (nothing was changed)."""
 
 
 # --- correcting ------------------------------------------------------------------------------
@@ -179,11 +140,11 @@ def _made(made: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(made)
         return
-    click.echo(f"correction {made['id']}: {_summary(made)}; ticket {made['ticket']} is resolved")
+    click.echo(f"correction {made['id']}: {summary_of(made)}; ticket {made['ticket']} is resolved")
     _affected(made)
 
 
-def _summary(item: dict[str, Any]) -> str:
+def summary_of(item: dict[str, Any]) -> str:
     parts = []
     if item["cells"] or not (item["rows_added"] or item["rows_removed"]):
         what = f"{item['cells']} value(s)"
@@ -224,8 +185,8 @@ def _line(item: dict[str, Any]) -> str:
     waiting = sum(1 for a in item["affected"] if a["pending"])
     pending = f"  {waiting} project(s) waiting" if waiting else ""
     return (
-        f"{item['id']:>5}  {item['kind']:<10} {cause:<14} {_summary(item)}  "
-        f"{printable(item['created_by'])} {_time(item['created_at'])}{pending}"
+        f"{item['id']:>5}  {item['kind']:<10} {cause:<14} {summary_of(item)}  "
+        f"{printable(item['created_by'])} {time_of(item['created_at'])}{pending}"
     )
 
 
@@ -260,10 +221,10 @@ def show(number: int, as_json: bool) -> None:
     cause = f"ticket {item['ticket']}" if item["ticket"] else f"withdrawal {item['withdrawal']}"
     rows = [
         ("for", cause),
-        ("changed", _summary(item)),
+        ("changed", summary_of(item)),
         ("import", "-" if item["import_id"] is None else str(item["import_id"])),
         ("reason", printable(item["reason"]) if item["reason"] else "-"),
-        ("made", f"{_time(item['created_at'])} by {printable(item['created_by'])}"),
+        ("made", f"{time_of(item['created_at'])} by {printable(item['created_by'])}"),
     ]
     for label, value in rows:
         click.echo(f"{label:<9}{value}")
@@ -338,113 +299,3 @@ def redeliver(number: int, project: str | None, as_json: bool) -> None:
             f"project {printable(d['project'])}: delivery {d['number']:03d} in "
             f"{printable(d['folder'])}/"
         )
-
-
-# --- consent withdrawal ----------------------------------------------------------------------
-
-
-@corrections.command("withdraw")
-@click.option("--site", required=True, help="The participant's site.")
-@click.option("--subject-id", required=True, help="The participant's subject ID.")
-@click.option("--reason", default="", help="E.g. the letter it came in; never the subject.")
-@json_option
-@reports_errors
-def withdraw(site: str, subject_id: str, reason: str, as_json: bool) -> None:
-    """Record a consent withdrawal (the data manager): the subject leaves the site's data and
-    the projects' current deliveries now, and every earlier copy once retention has passed."""
-    payload = {"site": site, "subject_id": subject_id, "reason": reason}
-    with connect() as client:
-        made = client.post_json("withdrawals", payload)
-    if as_json:
-        emit_json(made)
-        return
-    _withdrawal(made)
-
-
-def _withdrawal(item: dict[str, Any]) -> None:
-    erased = (
-        f"erased from earlier copies {_time(item['erased_at'])}"
-        if item["erased_at"]
-        else f"earlier copies erased after {_time(item['erase_after'])}"
-    )
-    click.echo(
-        f"withdrawal {item['id']}: {printable(item['subject_id'])} at {printable(item['site'])}, "
-        f"recorded {_time(item['recorded_at'])} by {printable(item['recorded_by'])}; {erased}"
-    )
-    if item["reason"]:
-        click.echo(f"  reason: {printable(item['reason'])}")
-    for c in item["corrections"]:
-        click.echo(f"  correction {c['id']}: {_summary(c)}")
-
-
-@corrections.command("withdrawals")
-@click.argument("number", type=int, required=False)
-@click.option("--site", help="Only this site's withdrawals.")
-@json_option
-@reports_errors
-def withdrawals(number: int | None, site: str | None, as_json: bool) -> None:
-    """Recorded consent withdrawals, or withdrawal N (the data manager)."""
-    with connect() as client:
-        if number is not None:
-            found = [client.get_json(f"withdrawals/{number}")]
-        else:
-            found = client.get_json("withdrawals", site=site)
-    if as_json:
-        emit_json(found[0] if number is not None else found)
-        return
-    for item in found:
-        _withdrawal(item)
-
-
-# --- the error log ---------------------------------------------------------------------------
-
-
-@corrections.command("error-log")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-)
-@reports_errors
-def error_log(fmt: str) -> None:
-    """The public error log: what was found in the data and fixed, without values or
-    subjects (everyone may read it)."""
-    with connect() as client:
-        found = client.get_json("error-log")
-    if fmt == "json":
-        emit_json(found)
-    elif fmt == "csv":
-        click.echo(_csv(found), nl=False)
-    else:
-        for row in found:
-            click.echo(_log_line(row))
-
-
-def _csv(found: list[dict[str, Any]]) -> str:
-    """As the published ``logs/error-log/error-log.csv``: lists joined with ``; ``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ERROR_LOG_COLUMNS)
-    for row in found:
-        writer.writerow(
-            "; ".join(map(str, v)) if isinstance(v, list) else v
-            for v in (row[c] for c in ERROR_LOG_COLUMNS)
-        )
-    return buffer.getvalue()
-
-
-def _log_line(row: dict[str, Any]) -> str:
-    fixed = f"fixed {printable(row['fixed'])}" if row["fixed"] else "not fixed yet"
-    variables = ", ".join(printable(v) for v in row["variables"])
-    line = (
-        f"ticket {row['ticket']:>4}  {printable(row['site'])}/{printable(row['dataset'])}  "
-        f"[{variables}]  {printable(row['state']).lower()}, {row['values_corrected']} value(s) "
-        f"corrected; reported {printable(row['reported'])}, {fixed}"
-    )
-    if row["projects_redelivered"]:
-        line += "; re-delivered: " + ", ".join(printable(p) for p in row["projects_redelivered"])
-    if row["projects_awaiting"]:
-        line += "; waiting: " + ", ".join(printable(p) for p in row["projects_awaiting"])
-    return line
