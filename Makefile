@@ -29,7 +29,8 @@ demo: install
 demo-reset:
 	rm -rf $(DEMO_DIR)
 
-test: install system-deps test-sqlite test-postgres
+test: install system-deps
+	scripts/test-both.sh $(BIN)
 
 test-sqlite: install
 	$(BIN)/pytest
