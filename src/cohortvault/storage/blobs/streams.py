@@ -17,6 +17,7 @@ from typing import Any
 
 import pyrage
 
+from cohortvault.storage.blobs import agecommand
 from cohortvault.storage.blobs.backend import (
     BLOCK,
     QUEUE_DEPTH,
@@ -102,19 +103,24 @@ class _Reader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def read_block(self, size: int = BLOCK) -> bytes:
+        """The next block of the source (empty at its end), counted and checksummed."""
         try:
-            block = self.source.read(min(len(buffer), BLOCK))
+            block = self.source.read(size)
         except Exception as exc:  # a client that vanished mid-upload, say
             self.error = Incomplete(f"The upload was interrupted: {exc}")
             raise self.error from exc
         if not block:
-            return 0
+            return b""
         self.size += len(block)
         if self.limit is not None and self.size > self.limit:
             self.error = TooLarge(f"The upload is larger than the limit of {self.limit} bytes.")
             raise self.error
         self.mac.update(block)
+        return bytes(block)
+
+    def readinto(self, buffer: Any) -> int:
+        block = self.read_block(min(len(buffer), BLOCK))
         buffer[: len(block)] = block
         return len(block)
 
@@ -143,9 +149,15 @@ def write_part(
     In both cases nothing is published.
     """
     reader = _Reader(source, keys.mac_key, limit, expected_size)
+    program = agecommand.command()
+    in_process = expected_size is not None and expected_size < agecommand.PROCESS_FROM
     with backend.part_writer(blob_id, part, durable=durable) as out:
         try:
-            pyrage.encrypt_io(io.BufferedReader(reader, buffer_size=BLOCK), out, [keys.recipient])
+            if program and not in_process:
+                agecommand.encrypt(program, str(keys.recipient), reader.read_block, out)
+            else:
+                source_blocks = io.BufferedReader(reader, buffer_size=BLOCK)
+                pyrage.encrypt_io(source_blocks, out, [keys.recipient])
         except Exception:
             if reader.error is not None:  # raised by our reader, surfaced by age as its own
                 raise reader.error from None
@@ -181,10 +193,25 @@ class _QueueWriter(io.RawIOBase):
         return len(data)
 
 
+def _stored_size(source: Any) -> int:
+    try:
+        return os.fstat(source.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return 0  # not a local file: decrypt in-process
+
+
 def read_part(backend: BlobBackend, keys: AreaSecrets, blob_id: str, part: int) -> Iterator[bytes]:
     """Decrypt one part as a stream of blocks (at most a few blocks in memory)."""
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=QUEUE_DEPTH)
     source = backend.part_reader(blob_id, part)
+    program = agecommand.command()
+    if program and _stored_size(source) >= agecommand.PROCESS_FROM:
+        label = f"Blob {blob_id} part {part}"
+        try:
+            yield from agecommand.decrypt(program, str(keys.identity), source, label)
+        finally:
+            source.close()
+        return
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=QUEUE_DEPTH)
     stop = threading.Event()
 
     def decrypt() -> None:
