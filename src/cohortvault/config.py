@@ -106,9 +106,9 @@ class Config:
     )
     age_command: str = setting(
         "age",
-        "The `age` command (Debian's package `age`) that encrypts and decrypts large contents "
-        "in a process of its own, on another core; empty, or not installed: everything is "
-        "encrypted in-process by pyrage (slower; the stored format is the same).",
+        "The `age` command (Debian's package `age`) that decrypts large contents in a process "
+        "of its own, on another core; empty, or not installed: everything is decrypted "
+        "in-process by pyrage (slower; the stored format is the same).",
     )
     max_upload_size: int = setting(
         100 * 1024**3, "Largest file accepted, in bytes; larger uploads are refused before storing."

@@ -149,15 +149,10 @@ def write_part(
     In both cases nothing is published.
     """
     reader = _Reader(source, keys.mac_key, limit, expected_size)
-    program = agecommand.command()
-    in_process = expected_size is not None and expected_size < agecommand.PROCESS_FROM
     with backend.part_writer(blob_id, part, durable=durable) as out:
         try:
-            if program and not in_process:
-                agecommand.encrypt(program, str(keys.recipient), reader.read_block, out)
-            else:
-                source_blocks = io.BufferedReader(reader, buffer_size=BLOCK)
-                pyrage.encrypt_io(source_blocks, out, [keys.recipient])
+            source_blocks = io.BufferedReader(reader, buffer_size=BLOCK)
+            pyrage.encrypt_io(source_blocks, out, [keys.recipient])
         except Exception:
             if reader.error is not None:  # raised by our reader, surfaced by age as its own
                 raise reader.error from None
