@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from cohortvault.datasets.cli import printable
 from cohortvault.files.cli.config import connect
 from cohortvault.files.cli.failures import Failure, reports_errors
 from cohortvault.files.cli.output import emit_json
@@ -44,7 +45,8 @@ def list_command(project: str, as_json: bool) -> None:
             f"{s['site']}/{s['study']} v{s['version']}" for s in item["spec"]["sources"]
         )
         shape = f"{item['rows']:>8} × {item['columns']:<4}"
-        click.echo(f"{item['number']:03d}  {shape} {item['created_by']:<12} {sources}")
+        who = printable(item["created_by"])
+        click.echo(f"{item['number']:03d}  {shape} {who:<12} {printable(sources)}")
 
 
 @deliveries.command("show")
@@ -59,13 +61,15 @@ def show(project: str, number: int, as_json: bool) -> None:
     if as_json:
         emit_json(item)
         return
-    click.echo(f"{item['folder']}/  {item['rows']} rows × {item['columns']} columns")
+    click.echo(f"{printable(item['folder'])}/  {item['rows']} rows × {item['columns']} columns")
     for f in item["files"]:
-        click.echo(f"  {f['name']:<18} {f['size']:>12}  sha256 {f['sha256']}")
+        click.echo(f"  {printable(f['name']):<18} {f['size']:>12}  sha256 {printable(f['sha256'])}")
     for s in item["spec"]["sources"]:
-        click.echo(f"  source {s['site']}/{s['study']} version {s['version']}")
+        click.echo(
+            f"  source {printable(s['site'])}/{printable(s['study'])} version {s['version']}"
+        )
     for note in item["notes"]:
-        click.echo(f"  note: {note.get('message', '')}")
+        click.echo(f"  note: {printable(note.get('message', ''))}")
 
 
 @deliveries.command("diff")
@@ -91,7 +95,8 @@ def diff(project: str, old: int, new: int, fmt: str) -> None:
     click.echo(f"delivery {old} → {new}: {data['summary']}")
     for change in data["changes"]:
         key = " ".join(str(v) for k, v in change.items() if k not in ("column", "old", "new"))
-        click.echo(f"  {key}  {change['column']}: {change['old']} → {change['new']}")
+        before, after = printable(change["old"]), printable(change["new"])
+        click.echo(f"  {printable(key)}  {printable(change['column'])}: {before} → {after}")
 
 
 @deliveries.command("run")
