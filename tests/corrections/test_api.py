@@ -15,6 +15,7 @@ from django.test import Client
 
 from cohortvault.access.policy import Role
 from cohortvault.consortium.models import Site
+from cohortvault.corrections.services.errorlog import COLUMNS
 from cohortvault.identity import tokens
 from cohortvault.identity.models import User
 from tests import factories
@@ -113,8 +114,12 @@ def _redelivered(people: dict[str, Any], correction: dict[str, Any], number: int
     published = b"".join(download.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(published)))
     assert rows[0]["ticket"] == str(number) and rows[0]["variables"] == "mmse"
-    everything = json.dumps(log) + published
-    assert "OSL-" not in everything and "27" not in everything and "23" not in everything
+    assert list(rows[0]) == list(COLUMNS)  # no column for a value or a subject
+    cells = {c for row in rows for c in row.values()} | {
+        str(v) for line in log for v in line.values() if not isinstance(v, list)
+    }
+    assert not cells & {"27", "23", "OSL-0003", "wave1"}
+    assert "OSL-" not in json.dumps(log) + published
     ticket = people["member"].get(f"{API}/tickets/{number}").json()
     assert ticket["state"] == "resolved"
     assert [e["kind"] for e in ticket["events"]] == ["reported", "correction", "redelivery"]

@@ -25,7 +25,7 @@ from cohortvault.corrections import services
 from cohortvault.corrections.services import CellEdit, CorrectionInfo
 from cohortvault.corrections.services.errorlog import FOLDER, PUBLISHED
 from cohortvault.errors import Conflict, Invalid
-from cohortvault.files.forms import MemoryOnlyUploadHandler
+from cohortvault.files.forms import hold_in_memory
 from cohortvault.projects import services as projects
 
 SHOWN_CHANGES = 500
@@ -182,15 +182,12 @@ def correct_cells(request: HttpRequest, number: int) -> HttpResponseBase:
 @csrf_exempt  # the CSRF check reads the body, which must first get the memory-only handler
 @require_POST
 def correct_with_file(request: HttpRequest, number: int) -> HttpResponseBase:
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if not raw_length.isdigit():
-        raise Invalid("The form was sent without a Content-Length; please try again.")
-    if int(raw_length) > FILE_LIMIT:
-        raise Invalid(
-            f"A corrected file sent from this page may be at most {FILE_LIMIT // 2**20} MiB; "
-            "send larger ones through the API or `cohortvault corrections correct-file`."
-        )
-    request.upload_handlers = [MemoryOnlyUploadHandler(request, FILE_LIMIT)]
+    hold_in_memory(
+        request,
+        FILE_LIMIT,
+        f"A corrected file sent from this page may be at most {FILE_LIMIT // 2**20} MiB; "
+        "send larger ones through the API or `cohortvault corrections correct-file`.",
+    )
     return _correct_with_file(request, number)
 
 

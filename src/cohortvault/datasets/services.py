@@ -52,6 +52,7 @@ __all__ = [
     "redact",
     "subjects",
     "version_info",
+    "without_subject",
 ]
 
 MAX_REASON = 4000
@@ -339,6 +340,12 @@ def _store(
 # --- erasing a withdrawn subject ---------------------------------------------------------------
 
 
+def without_subject(table: pa.Table, subject_id: str) -> pa.Table:
+    """The table without the subject's rows."""
+    same = pc.equal(pc.cast(table["subject_id"], pa.string()), subject_id)
+    return table.filter(pc.invert(pc.fill_null(same, False)))
+
+
 def redact(*, site: str, subject_id: str, reason: str) -> list[tuple[str, int, int]]:
     """Erase a subject's rows from every stored version of the site's datasets: each version
     that holds them gets the same content without them, its old content is deleted, and
@@ -352,9 +359,7 @@ def redact(*, site: str, subject_id: str, reason: str) -> list[tuple[str, int, i
         if not pc.any(pc.equal(ids, subject_id)).as_py():
             continue
         table = stored.load(row.blob)
-        kept = table.filter(
-            pc.invert(pc.fill_null(pc.equal(table["subject_id"], subject_id), False))
-        )
+        kept = without_subject(table, subject_id)
         content = stored.to_parquet([kept], stored.schema_of(table))
         blob = stored.store(site, content)
         try:

@@ -51,6 +51,17 @@ def too_large(size: int | None, limit: int) -> TooLarge:
     )
 
 
+def hold_in_memory(request: HttpRequest, limit: int, refusal: str) -> None:
+    """Give a form post the memory-only handler (call before anything reads the body), after
+    refusing one without a Content-Length or over ``limit`` bytes with ``refusal``."""
+    raw_length = request.META.get("CONTENT_LENGTH") or ""
+    if not raw_length.isdigit():
+        raise Invalid("The form was sent without a Content-Length; please try again.")
+    if int(raw_length) > limit:
+        raise Invalid(refusal)
+    request.upload_handlers = [MemoryOnlyUploadHandler(request, limit)]
+
+
 class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
     """Holds every uploaded file of a form post in memory, never in a temporary file: plaintext
     must not reach the disk before it is encrypted. Requests over ``limit`` bytes are refused."""

@@ -32,9 +32,9 @@ def check(
         findings += _duplicates(frame)
     withdrawn = list(withdrawn_subjects)
     if SUBJECT in names and withdrawn:
-        found = _among(frame, SUBJECT, withdrawn)
+        found = _flagged(frame, SUBJECT, withdrawn, inside=True)
         if found:
-            rows, distinct, _, first = found
+            rows, distinct, example, first = found
             findings.append(
                 error(
                     "withdrawn-subject",
@@ -42,7 +42,7 @@ def check(
                     f"row {first}); their data may not be imported again. Remove their rows.",
                     column=SUBJECT,
                     rows=rows,
-                    example=mask(str(frame.get_column(SUBJECT)[first - 2])),
+                    example=mask(example),
                     row=first,
                 )
             )
@@ -146,12 +146,6 @@ def _unknown(
     frame: pl.DataFrame, name: str, known: Iterable[str]
 ) -> tuple[int, int, str, int] | None:
     return _flagged(frame, name, known, inside=False)
-
-
-def _among(
-    frame: pl.DataFrame, name: str, listed: Iterable[str]
-) -> tuple[int, int, str, int] | None:
-    return _flagged(frame, name, listed, inside=True)
 
 
 def _flagged(

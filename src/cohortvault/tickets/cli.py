@@ -97,7 +97,7 @@ def show(number: int, as_json: bool) -> None:
 
 def _show(item: dict[str, Any]) -> None:
     click.echo(f"ticket {item['number']}: {printable(item['title'])}")
-    state = printable(item["state_label"]).lower()
+    state = printable(item["state_label"])
     if item["duplicate_of"]:
         state += f" (of ticket {item['duplicate_of']})"
     rows = [
@@ -320,4 +320,4 @@ def state_command(
     if as_json:
         emit_json(item)
         return
-    click.echo(f"ticket {number} is now {printable(item['state_label']).lower()}")
+    click.echo(f"ticket {number} is now {printable(item['state_label'])}")

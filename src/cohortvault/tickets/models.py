@@ -48,9 +48,9 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"ticket {self.pk}: {self.title}"
 
-    @property
-    def closed(self) -> bool:
-        return self.state in (self.State.RESOLVED, self.State.WONT_FIX, self.State.DUPLICATE)
+
+#: States in which a ticket is done with (a correction or a reopening starts it again).
+CLOSED = (Ticket.State.RESOLVED, Ticket.State.WONT_FIX, Ticket.State.DUPLICATE)
 
 
 class Event(models.Model):

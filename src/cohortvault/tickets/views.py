@@ -29,14 +29,14 @@ from cohortvault.access.policy import Action, Facility, Principal, decide
 from cohortvault.access.requirements import requires
 from cohortvault.corrections import services as corrections
 from cohortvault.errors import CohortvaultError, Conflict, Invalid
-from cohortvault.files.forms import MemoryOnlyUploadHandler
+from cohortvault.files.forms import hold_in_memory
 from cohortvault.projects import services as projects
 from cohortvault.tickets import services
 
 #: A form post carries the attachment plus a little form data around it.
 UPLOAD_LIMIT = services.MAX_ATTACHMENT_SIZE + 64 * 1024
-#: The states' labels for sentences (the model's own mix "Triaged" and "being corrected").
-STATES = {key: str(label).lower() for key, label in services.State.choices}
+STATES = {key: str(label) for key, label in services.State.choices}
+ATTACHMENT_TOO_LARGE = f"An attachment may be at most {UPLOAD_LIMIT // 2**20} MiB."
 FILTERS = {
     "active": "Active",
     "closed": "Closed",
@@ -56,17 +56,6 @@ def _words(text: str) -> list[str]:
 
 def _error_text(exc: CohortvaultError) -> str:
     return exc.message + "".join(f" · {d}" for d in exc.details)
-
-
-def _hold_in_memory(request: HttpRequest, limit: int, what: str) -> None:
-    """Keep an uploaded file in memory (plaintext never reaches the disk before it is
-    encrypted) and refuse a request over ``limit`` bytes before reading it."""
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if not raw_length.isdigit():
-        raise Invalid("The form was sent without a Content-Length; please try again.")
-    if int(raw_length) > limit:
-        raise Invalid(f"{what} may be at most {limit // 2**20} MiB.")
-    request.upload_handlers = [MemoryOnlyUploadHandler(request, limit)]
 
 
 # --- the list ----------------------------------------------------------------------------------
@@ -129,7 +118,7 @@ def _report_page(
 def report(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":
         return _report_page(request, request.GET)
-    _hold_in_memory(request, UPLOAD_LIMIT, "An attachment")
+    hold_in_memory(request, UPLOAD_LIMIT, ATTACHMENT_TOO_LARGE)
     return _report(request)
 
 
@@ -210,7 +199,7 @@ def comment(request: HttpRequest, number: int) -> HttpResponseBase:
 @csrf_exempt  # the CSRF check reads the body, which must first get the memory-only handler
 @require_POST
 def attach(request: HttpRequest, number: int) -> HttpResponseBase:
-    _hold_in_memory(request, UPLOAD_LIMIT, "An attachment")
+    hold_in_memory(request, UPLOAD_LIMIT, ATTACHMENT_TOO_LARGE)
     return _attach(request, number)
 
 
@@ -262,5 +251,5 @@ def change_state(request: HttpRequest, number: int) -> HttpResponseBase:
     except (Invalid, Conflict) as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, f"Ticket {number} is now {info.state_label.lower()}.")
+        messages.success(request, f"Ticket {number} is now {info.state_label}.")
     return _back(number, "history")

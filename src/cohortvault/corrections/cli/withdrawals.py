@@ -101,7 +101,7 @@ def _log_line(row: dict[str, Any]) -> str:
     variables = ", ".join(printable(v) for v in row["variables"])
     line = (
         f"ticket {row['ticket']:>4}  {printable(row['site'])}/{printable(row['dataset'])}  "
-        f"[{variables}]  {printable(row['state']).lower()}, {row['values_corrected']} value(s) "
+        f"[{variables}]  {printable(row['state'])}, {row['values_corrected']} value(s) "
         f"corrected; reported {printable(row['reported'])}, {fixed}"
     )
     if row["projects_redelivered"]:

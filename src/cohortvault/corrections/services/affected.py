@@ -79,7 +79,6 @@ def record_affected(principal: Principal, correction: Correction, changes: pa.Ta
     site, study = correction.site.code, correction.study.code
     latest = deliveries.latest_numbers()
     rows = Delivery.objects.select_related("project").filter(project__status=Project.Status.ACTIVE)
-    found = 0
     by_project: dict[str, list[AffectedDelivery]] = defaultdict(list)
     for delivery in rows.order_by("project__code", "number"):
         spec = json.loads(delivery.spec)
@@ -102,10 +101,9 @@ def record_affected(principal: Principal, correction: Correction, changes: pa.Ta
             latest=latest.get(delivery.project.code) == delivery.number,
         )
         by_project[delivery.project.code].append(affected)
-        found += 1
     for project, affected_rows in by_project.items():
         _tell_project(correction, project, affected_rows)
-    return found
+    return sum(len(affected_rows) for affected_rows in by_project.values())
 
 
 def _tell_project(correction: Correction, project: str, rows: list[AffectedDelivery]) -> None:

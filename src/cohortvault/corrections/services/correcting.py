@@ -149,7 +149,7 @@ def correct_cells(
         latest = datasets.version_info(principal, info.site, info.study)
         table = datasets.read_version(principal, info.site, info.study, latest.number)
         edited, changed_rows = _apply(table, edits)
-        _check(edited, changed_rows, edits, site=info.site, study=_study(info))
+        _check(changed_rows, edits, site=info.site, study=_study(info))
         with transaction.atomic():
             version = datasets.create_version(
                 principal,
@@ -242,11 +242,8 @@ def _apply(table: pa.Table, edits: list[CellEdit]) -> tuple[pa.Table, pl.DataFra
     return frame.to_arrow(), text
 
 
-def _check(
-    table: pa.Table, rows: pl.DataFrame, edits: list[CellEdit], *, site: str, study: Study
-) -> None:
+def _check(rows: pl.DataFrame, edits: list[CellEdit], *, site: str, study: Study) -> None:
     """Quality control of the edited rows: any error in an edited column refuses them all."""
-    del table
     report = quality.check(
         quality.Table(frame=rows, detected=quality.Detected("cell edits", rows=rows.height)),
         catalog.current(),

@@ -15,7 +15,6 @@ import json
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Sum
 
 from cohortvault.access.guard import authorize
 from cohortvault.access.policy import Action, Area, Principal
@@ -46,16 +45,12 @@ COLUMNS = (
 
 def rows() -> list[ErrorLogRow]:
     tickets = Ticket.objects.select_related("site", "study").filter(state__in=SHOWN).order_by("pk")
-    corrected = dict(
-        Correction.objects.filter(ticket__in=tickets)
-        .values("ticket")
-        .annotate(n=Sum("cells"))
-        .values_list("ticket", "n")
-    )
+    corrected: dict[int, int] = defaultdict(int)
     variables: dict[int, set[str]] = defaultdict(set)
-    for ticket_id, names in Correction.objects.filter(ticket__in=tickets).values_list(
-        "ticket", "variables"
+    for ticket_id, cells, names in Correction.objects.filter(ticket__in=tickets).values_list(
+        "ticket", "cells", "variables"
     ):
+        corrected[ticket_id] += cells
         variables[ticket_id].update(names)
     redelivered: dict[int, set[str]] = defaultdict(set)
     awaiting: dict[int, set[str]] = defaultdict(set)
@@ -73,7 +68,7 @@ def rows() -> list[ErrorLogRow]:
             site=t.site.code,
             dataset=t.study.code,
             variables=sorted(set(t.variables) | variables[t.pk]),
-            values_corrected=int(corrected.get(t.pk) or 0),
+            values_corrected=corrected[t.pk],
             state=Ticket.State(t.state).label,
             reported=t.reported_at.date().isoformat(),
             fixed=t.resolved_at.date().isoformat() if t.resolved_at else "",

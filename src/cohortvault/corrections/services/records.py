@@ -137,10 +137,8 @@ def affected_info(row: AffectedDelivery) -> AffectedInfo:
     )
 
 
-def correction_info(row: Correction, *, affected: bool = True) -> CorrectionInfo:
-    rows = (
-        row.affected.select_related("project", "delivery", "redelivery").all() if affected else []
-    )
+def correction_info(row: Correction) -> CorrectionInfo:
+    rows = row.affected.select_related("project", "delivery", "redelivery")
     return CorrectionInfo(
         id=row.pk,
         kind=row.kind,

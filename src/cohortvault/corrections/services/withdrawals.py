@@ -17,8 +17,6 @@ import json
 import logging
 from datetime import timedelta
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -105,7 +103,7 @@ def _remove_from_datasets(principal: Principal, row: Withdrawal) -> list[tuple[s
         if dataset.site != site:
             continue
         table = datasets.read_version(principal, site, dataset.study, dataset.latest.number)
-        kept = table.filter(_others(table, row.subject_id))
+        kept = datasets.without_subject(table, row.subject_id)
         if kept.num_rows == table.num_rows:
             continue
         version = datasets.create_version(
@@ -131,12 +129,6 @@ def _remove_from_datasets(principal: Principal, row: Withdrawal) -> list[tuple[s
     return changed
 
 
-def _others(table: pa.Table, subject_id: str) -> pa.ChunkedArray:
-    """True for the rows of everyone but the subject."""
-    same = pc.fill_null(pc.equal(pc.cast(table["subject_id"], pa.string()), subject_id), False)
-    return pc.invert(same)
-
-
 def _redeliver(principal: Principal, row: Withdrawal, changed: dict[str, int]) -> None:
     """Re-deliver every active project whose newest delivery holds the subject."""
     site = row.site.code
@@ -153,9 +145,11 @@ def _redeliver(principal: Principal, row: Withdrawal, changed: dict[str, int]) -
         held = redaction.delivered_rows(table, site=site, subject_id=row.subject_id)
         if not held:
             continue
-        study = next((s for s in studies if s in corrections), studies[0])
+        correction = next(
+            (corrections[s] for s in studies if s in corrections), next(iter(corrections.values()))
+        )
         affected = AffectedDelivery.objects.create(
-            correction=corrections.get(study) or next(iter(corrections.values())),
+            correction=correction,
             project=latest.project,
             delivery=latest,
             rows=held,
@@ -258,8 +252,8 @@ def _erase(row: Withdrawal) -> dict[str, int]:
         spec = json.loads(delivery.spec)
         if not any(s.get("site") == site for s in spec.get("sources", [])):
             continue
-        if delivery.project.status == Project.Status.CLOSED and _area_gone(delivery.project):
-            continue
+        if _area_gone(delivery.project):
+            continue  # a closed project's erased area: nothing left to redact
         if redaction.redact(delivery, site=site, subject_id=subject, reason=reason):
             redacted_deliveries += 1
     counts = {

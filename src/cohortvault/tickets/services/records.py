@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cohortvault.tickets.models import Ticket
+from cohortvault.tickets.models import CLOSED, Ticket
 
 __all__ = ["AttachmentDownload", "AttachmentInfo", "EventInfo", "State", "TicketInfo", "info_of"]
 
@@ -62,7 +62,7 @@ class TicketInfo:
 
     @property
     def closed(self) -> bool:
-        return self.state in (State.RESOLVED, State.WONT_FIX, State.DUPLICATE)
+        return self.state in CLOSED
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from cohortvault.audit.trail import record
 from cohortvault.catalog import services as catalog
 from cohortvault.consortium.models import Site, Study
 from cohortvault.errors import Invalid, NotFound
-from cohortvault.tickets.models import Event, Ticket
+from cohortvault.tickets.models import CLOSED, Event, Ticket
 from cohortvault.tickets.services.common import (
     MAX_TEXT,
     clean_text,
@@ -134,11 +134,10 @@ def list_tickets(
 def _filtered(
     rows: QuerySet[Ticket], *, state: str | None, site: str | None, study: str | None
 ) -> QuerySet[Ticket]:
-    closed = [State.RESOLVED, State.WONT_FIX, State.DUPLICATE]
     if state == "active":
-        rows = rows.exclude(state__in=closed)
+        rows = rows.exclude(state__in=CLOSED)
     elif state == "closed":
-        rows = rows.filter(state__in=closed)
+        rows = rows.filter(state__in=CLOSED)
     elif state:
         if state not in State.values:
             raise Invalid(f"Unknown state {state!r}; one of: active, closed, {', '.join(State)}.")
