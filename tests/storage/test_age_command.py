@@ -69,7 +69,8 @@ def test_both_read_what_was_written(
     assert written.size == size
     settings.COHORTVAULT_AGE_COMMAND = reader
     assert read(secrets, blob_id) == content
-    assert content[:64] not in stored(blob_id).read_bytes() or size == 0
+    if size >= 64:  # shorter plaintexts may turn up in ciphertext by chance
+        assert content[:64] not in stored(blob_id).read_bytes()
     assert blobs.verify_part(maintenance.backend(), secrets, blob_id, 0) == written
 
 
