@@ -5,7 +5,9 @@ collection removes what the killed writes left behind.
 A fresh instance is made with the real ``cohortvault init``; ``crash_writer.py`` (run with the
 virtualenv's Python, like any child process of the platform) writes files through
 ``files.services.write_file`` in a loop and acknowledges each write on stdout once it returned.
-The test kills it with SIGKILL after a random 20-150 ms, over and over. Sizes range from empty
+Once a writer has acknowledged its first write, the test kills it with SIGKILL after a further
+random 0-130 ms, over and over (counting from the first acknowledgement rather than from the
+start keeps every round meaningful however loaded the machine is). Sizes range from empty
 to a few megabytes, so kills land in encryption, fsync, rename and the database commit alike.
 
 The random choices (kill moments, sizes, contents, paths) come from one seed, printed at the
@@ -39,7 +41,7 @@ WRITER = Path(__file__).with_name("crash_writer.py")
 ADMIN_PASSWORD = "crash test administrator passphrase 3"
 ROUNDS = 50
 AHEAD = 2
-KILL_AFTER = (0.020, 0.150)
+KILL_AFTER = (0.0, 0.130)
 START_TIMEOUT = 60.0
 
 
@@ -78,8 +80,9 @@ class Child:
         return complete.splitlines()
 
     def wait_for(self, marker: str) -> None:
+        """Wait for a line that is ``marker`` or starts with ``marker`` and a space."""
         deadline = time.monotonic() + START_TIMEOUT
-        while marker not in self.lines():
+        while not any(line == marker or line.startswith(f"{marker} ") for line in self.lines()):
             if self.process.poll() is not None:
                 pytest.fail(f"writer (seed {self.seed}) exited early:\n{self.err.read_text()}")
             if time.monotonic() > deadline:
@@ -181,6 +184,7 @@ def test_sigkill_during_writes_leaves_verify_clean_and_acknowledged_files_intact
             child.wait_for("LOADED")
             child.go()
             child.wait_for("READY")
+            child.wait_for("ACK")
             if number + AHEAD < ROUNDS:
                 waiting.append(Child.start(instance, logs, number + AHEAD, seeds[number + AHEAD]))
             time.sleep(rng.uniform(*KILL_AFTER))
@@ -197,7 +201,6 @@ def test_sigkill_during_writes_leaves_verify_clean_and_acknowledged_files_intact
             child.kill()
     elapsed = time.monotonic() - started
     acknowledged = len(ledger.acknowledged)
-    assert acknowledged >= ROUNDS, "the writers hardly wrote anything before being killed"
 
     # 1. the blob store verifies clean straight after the crashes
     before_gc = writer_json("inventory", instance)
