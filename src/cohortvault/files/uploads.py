@@ -7,6 +7,7 @@ transaction, all or nothing, with one sync of the disk for all of them.
 
 from __future__ import annotations
 
+import io
 import tarfile
 import uuid
 from dataclasses import dataclass
@@ -206,24 +207,28 @@ def abort_upload(principal: Principal, upload_id: str) -> None:
         )
 
 
-class _Counted:
-    """Counts what tarfile reads, and turns a dropped connection into ``Incomplete``."""
+class _Counted(io.RawIOBase):
+    """The request body, counted, with a dropped connection turned into ``Incomplete``.
+
+    Read through a ``BufferedReader`` of ``blobs.BLOCK``: tarfile asks for 10 KiB at a time,
+    and the server's body reader copies its whole buffered remainder on every such read.
+    """
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.count = 0
 
-    def read(self, size: int = -1) -> bytes:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
         try:
-            data = self.stream.read(size)
+            data = self.stream.read(len(buffer))
         except OSError as exc:
             raise blobs.Incomplete(f"The upload was interrupted: {exc}") from None
+        buffer[: len(data)] = data
         self.count += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(blobs.BLOCK):
-            pass
+        return len(data)
 
 
 def write_batch(
@@ -241,9 +246,10 @@ def write_batch(
     stored: list[tuple[paths.AreaPath, Blob]] = []
     store = backend()
     counted = _Counted(stream)
+    body = io.BufferedReader(counted, buffer_size=blobs.BLOCK)
     try:
         try:
-            archive = tarfile.open(fileobj=counted, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
+            archive = tarfile.open(fileobj=body, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
         except tarfile.TarError as exc:
             raise Invalid(f"Not a tar stream: {exc}") from None
         seen: set[str] = set()
@@ -264,7 +270,8 @@ def write_batch(
                 assert content is not None
                 blob = store_blob(key_row, keys, content, size=member.size, durable=False)
                 stored.append((target, blob))
-        counted.drain()
+        while body.read(blobs.BLOCK):  # the end of the stream, to check its length
+            pass
         if size is not None and counted.count != size:
             raise blobs.Incomplete(
                 f"Received {counted.count} of {size} bytes; nothing of the batch was stored."

@@ -193,14 +193,13 @@ class Client(Connection):
         alone = min(self.chunk_size, batch_bytes // 4)
         small = [f for f in files if f.size <= alone]
         batches: list[list[TreeFile]] = []
+        filled = 0  # bytes in the last batch
         for item in small:
-            if (
-                not batches
-                or len(batches[-1]) >= batch_files
-                or sum_sizes(batches[-1]) + item.size > batch_bytes
-            ):
+            if not batches or len(batches[-1]) >= batch_files or filled + item.size > batch_bytes:
                 batches.append([])
+                filled = 0
             batches[-1].append(item)
+            filled += item.size
         lock = threading.Lock()
 
         def send(batch: list[TreeFile]) -> None:

@@ -125,6 +125,13 @@ class _Reader(io.RawIOBase):
         return len(block)
 
 
+def _buffer_size(expected_size: int | None) -> int:
+    """A block, or less for a small part of known size (a batch stores thousands of them)."""
+    if expected_size is None:
+        return BLOCK
+    return max(8192, min(BLOCK, expected_size + 1))
+
+
 @dataclass(frozen=True)
 class WrittenPart:
     size: int
@@ -151,7 +158,7 @@ def write_part(
     reader = _Reader(source, keys.mac_key, limit, expected_size)
     with backend.part_writer(blob_id, part, durable=durable) as out:
         try:
-            source_blocks = io.BufferedReader(reader, buffer_size=BLOCK)
+            source_blocks = io.BufferedReader(reader, buffer_size=_buffer_size(expected_size))
             pyrage.encrypt_io(source_blocks, out, [keys.recipient])
         except Exception:
             if reader.error is not None:  # raised by our reader, surfaced by age as its own
