@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.files.uploadhandler import MemoryFileUploadHandler
-from django.http import HttpRequest, QueryDict
-from django.utils.datastructures import MultiValueDict
 
 from cohortvault.catalog.formats import Format
 from cohortvault.catalog.schema import Sensitivity
@@ -64,36 +61,6 @@ def problems_of(form: forms.Form) -> list[dict[str, str]]:
         {"message": " ".join(str(e) for e in errors), "location": "form", "property": field}
         for field, errors in form.errors.items()
     ]
-
-
-class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
-    """Holds the uploaded file in memory, never in a temporary file, and refuses a request
-    larger than ``limit`` bytes before reading it."""
-
-    def __init__(self, request: HttpRequest, limit: int) -> None:
-        super().__init__(request)
-        self.limit = limit
-        self.received = 0
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, str],
-        content_length: int,
-        boundary: str,
-        encoding: str | None = None,
-    ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
-        if content_length > self.limit:
-            raise too_large()
-        self.activated = True
-        return None
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            raise too_large()
-        self.file.write(raw_data)
-        return None
 
 
 def too_large() -> Invalid:

@@ -24,13 +24,13 @@ from cohortvault.catalog.formats import Format
 from cohortvault.catalog.forms import (
     UPLOAD_LIMIT,
     ImportForm,
-    MemoryOnlyUploadHandler,
     SearchForm,
     problems_of,
     too_large,
 )
 from cohortvault.catalog.schema import Variable
 from cohortvault.errors import CohortvaultError, Conflict, Invalid, NotFound
+from cohortvault.files.forms import hold_in_memory
 
 FORMATS = [f.value for f in Format]
 
@@ -141,12 +141,7 @@ def download(request: HttpRequest, number: int, fmt: str) -> HttpResponse:
 @csrf_exempt  # the CSRF check reads the body, which must first get the memory-only handler
 @require_POST
 def import_file(request: HttpRequest) -> HttpResponseBase:
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if not raw_length.isdigit():
-        raise Invalid("The upload was sent without a Content-Length; please try again.")
-    if int(raw_length) > UPLOAD_LIMIT:
-        raise too_large()
-    request.upload_handlers = [MemoryOnlyUploadHandler(request, UPLOAD_LIMIT)]
+    hold_in_memory(request, UPLOAD_LIMIT, lambda _size: too_large())
     return _import(request)
 
 

@@ -7,6 +7,7 @@ would leave the area.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -51,24 +52,34 @@ def too_large(size: int | None, limit: int) -> TooLarge:
     )
 
 
-def hold_in_memory(request: HttpRequest, limit: int, refusal: str) -> None:
+def hold_in_memory(
+    request: HttpRequest, limit: int, refusal: str | Callable[[int | None], Exception]
+) -> None:
     """Give a form post the memory-only handler (call before anything reads the body), after
-    refusing one without a Content-Length or over ``limit`` bytes with ``refusal``."""
+    refusing one without a Content-Length or over ``limit`` bytes.
+
+    ``refusal`` is the message of the ``Invalid`` raised for a body that is too large, or
+    builds the error from the size sent (None once the body turned out longer than it said).
+    """
+    refuse = refusal if callable(refusal) else lambda _size: Invalid(refusal)
     raw_length = request.META.get("CONTENT_LENGTH") or ""
     if not raw_length.isdigit():
         raise Invalid("The form was sent without a Content-Length; please try again.")
     if int(raw_length) > limit:
-        raise Invalid(refusal)
-    request.upload_handlers = [MemoryOnlyUploadHandler(request, limit)]
+        raise refuse(int(raw_length))
+    request.upload_handlers = [MemoryOnlyUploadHandler(request, limit, refuse)]
 
 
 class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
     """Holds every uploaded file of a form post in memory, never in a temporary file: plaintext
     must not reach the disk before it is encrypted. Requests over ``limit`` bytes are refused."""
 
-    def __init__(self, request: HttpRequest, limit: int) -> None:
+    def __init__(
+        self, request: HttpRequest, limit: int, refuse: Callable[[int | None], Exception]
+    ) -> None:
         super().__init__(request)
         self.limit = limit
+        self.refuse = refuse
         self.received = 0
 
     def handle_raw_input(
@@ -80,13 +91,13 @@ class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
         encoding: str | None = None,
     ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
         if content_length > self.limit:
-            raise too_large(content_length, self.limit)
+            raise self.refuse(content_length)
         self.activated = True
         return None
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.received += len(raw_data)
         if self.received > self.limit:
-            raise too_large(None, self.limit)
+            raise self.refuse(None)
         self.file.write(raw_data)
         return None

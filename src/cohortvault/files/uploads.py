@@ -249,7 +249,7 @@ def write_batch(
     body = io.BufferedReader(counted, buffer_size=blobs.BLOCK)
     try:
         try:
-            archive = tarfile.open(fileobj=body, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
+            archive = tarfile.open(fileobj=body, mode="r|")  # noqa: SIM115
         except tarfile.TarError as exc:
             raise Invalid(f"Not a tar stream: {exc}") from None
         seen: set[str] = set()

@@ -35,11 +35,11 @@ from cohortvault.consortium.services import reachable_areas
 from cohortvault.errors import CohortvaultError, Invalid
 from cohortvault.files import services
 from cohortvault.files.forms import (
-    MemoryOnlyUploadHandler,
     MoveForm,
     NewFolderForm,
     VersionForm,
     cleaned,
+    hold_in_memory,
     too_large,
 )
 from cohortvault.files.services import Entry
@@ -191,13 +191,7 @@ def download(request: HttpRequest, path: str) -> StreamingHttpResponse:
 @require_POST
 def upload(request: HttpRequest, path: str) -> HttpResponseBase:
     """Store the files of a plain multipart form post in the folder ``path``."""
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if not raw_length.isdigit():
-        raise Invalid("The upload was sent without a Content-Length; please try again.")
-    limit = FORM_UPLOAD_LIMIT
-    if int(raw_length) > limit:
-        raise too_large(int(raw_length), limit)
-    request.upload_handlers = [MemoryOnlyUploadHandler(request, limit)]
+    hold_in_memory(request, FORM_UPLOAD_LIMIT, lambda size: too_large(size, FORM_UPLOAD_LIMIT))
     return _store_uploads(request, path)
 
 

@@ -7,9 +7,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.core.files.uploadhandler import MemoryFileUploadHandler
-from django.http import HttpRequest, QueryDict
-from django.utils.datastructures import MultiValueDict
+from django.http import QueryDict
 
 from cohortvault.errors import Invalid
 from cohortvault.projects import services
@@ -165,35 +163,6 @@ def problems(form: forms.Form) -> list[str]:
         else " ".join(str(e) for e in errors)
         for name, errors in form.errors.items()
     ]
-
-
-class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
-    """Holds an uploaded agreement in memory, never in a temporary file, and refuses a
-    request larger than ``UPLOAD_LIMIT`` before reading it."""
-
-    def __init__(self, request: HttpRequest) -> None:
-        super().__init__(request)
-        self.received = 0
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, str],
-        content_length: int,
-        boundary: str,
-        encoding: str | None = None,
-    ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
-        if content_length > UPLOAD_LIMIT:
-            raise too_large()
-        self.activated = True
-        return None
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > UPLOAD_LIMIT:
-            raise too_large()
-        self.file.write(raw_data)
-        return None
 
 
 def too_large() -> Invalid:

@@ -13,13 +13,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cohortvault.access.policy import Action
 from cohortvault.access.requirements import requires
-from cohortvault.errors import Invalid
+from cohortvault.files.forms import hold_in_memory
 from cohortvault.projects import services
 from cohortvault.projects.forms import (
     UPLOAD_LIMIT,
     AgreementForm,
     CloseForm,
-    MemoryOnlyUploadHandler,
     problems,
     too_large,
 )
@@ -69,12 +68,7 @@ def project_page(request: HttpRequest, code: str) -> HttpResponse:
 @csrf_exempt  # the CSRF check reads the body, which must first get the memory-only handler
 @require_POST
 def agreement_record(request: HttpRequest, code: str, site: str) -> HttpResponseBase:
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if not raw_length.isdigit():
-        raise Invalid("The form was sent without a Content-Length; please try again.")
-    if int(raw_length) > UPLOAD_LIMIT:
-        raise too_large()
-    request.upload_handlers = [MemoryOnlyUploadHandler(request)]
+    hold_in_memory(request, UPLOAD_LIMIT, lambda _size: too_large())
     return _record(request, code, site)
 
 
