@@ -1,36 +1,23 @@
-"""The one policy function: ``decide(principal, action, resource)``.
+"""The rules, written out once: ``decide(principal, action, resource)``.
 
-Every front door reaches data through service functions, and every service function asks this
-module before it acts. The rules are the area table of DESIGN.md, written out once below; every
-combination not granted there is denied. The module is pure (no database, no I/O) so that the
-whole role × area × action matrix can be tested exhaustively.
+Every combination not granted here is denied. The rules stay in one module so that the whole
+area table of DESIGN.md can be read, and reviewed, in one place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Role(StrEnum):
-    ADMINISTRATOR = "administrator"
-    DATA_MANAGER = "data_manager"
-    SITE_MEMBER = "site_member"
-    PROJECT_MEMBER = "project_member"
-    EXPORTER = "exporter"
-    APPROVER = "approver"
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
-
-
-#: Roles that hold consortium-wide, not per site or per project.
-GLOBAL_ROLES = frozenset(
-    {
-        Role.ADMINISTRATOR,
-        Role.DATA_MANAGER,
-        Role.EXPORTER,
-        Role.APPROVER,
-        Role.DATA_PROTECTION_OFFICER,
-    }
+from cohortvault.access.policy.areas import Area, AreaKind
+from cohortvault.access.policy.principal import Principal, Role, Scope
+from cohortvault.access.policy.resources import (
+    Facility,
+    Request,
+    RequestKind,
+    Resource,
+    Step,
+    Ticket,
 )
 
 
@@ -42,191 +29,6 @@ class Action(StrEnum):
     EXPORT = "export"
     APPROVE = "approve"
     ADMINISTER = "administer"
-
-
-class AreaKind(StrEnum):
-    HOME = "home"
-    SITE_DATA = "site_data"
-    SITE_IMPORT = "site_import"
-    PROJECT = "project"
-    LOGS = "logs"
-    EXPORT_OUTBOX = "export_outbox"
-
-
-class Facility(StrEnum):
-    """Things that are not stored in areas but are still guarded."""
-
-    AUDIT_TRAIL = "audit_trail"
-    CONSORTIUM = "consortium"
-    ACCESS_OVERVIEW = "access_overview"  # everyone's memberships and their history
-    AGGREGATES = "aggregates"  # counts that passed disclosure control (discovery)
-    EXTRACTION = "extraction"  # merging site datasets into a project delivery
-    AGREEMENTS = "agreements"  # projects' signed transfer agreements (documents, not data)
-
-
-class Scope(StrEnum):
-    """How much of its user's power a credential carries (personal API tokens narrow it)."""
-
-    FULL = "full"
-    READ_ONLY = "read_only"
-    PROJECT = "project"
-    AGGREGATE = "aggregate"
-
-
-class RequestKind(StrEnum):
-    REGISTRATION = "registration"
-    ACCESS_CHANGE = "access_change"
-    PROJECT_PROPOSAL = "project_proposal"
-
-
-class Step(StrEnum):
-    """The decision a governance request is waiting for."""
-
-    CONFIRM = "confirm"  # the data protection officer confirms a registration
-    ASSEMBLY = "assembly"  # an approver records the general assembly's decision
-    ADMINISTRATOR = "administrator"  # the administrator approves
-
-
-@dataclass(frozen=True)
-class Request:
-    """A governance request: who asked, whom it concerns, and which decision it awaits."""
-
-    kind: RequestKind
-    requester: str
-    subject: str = ""
-    site: str = ""
-    step: Step = Step.ADMINISTRATOR
-    #: Further people the request concerns (a proposal's members): like the subject, they may
-    #: read it and may not decide it.
-    concerns: frozenset[str] = frozenset()
-
-    def __str__(self) -> str:
-        return f"{self.kind} request by {self.requester}"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking: a user with the memberships valid right now, or the system itself."""
-
-    user_id: int | None
-    username: str
-    global_roles: frozenset[Role] = frozenset()
-    sites: frozenset[str] = frozenset()
-    projects: frozenset[str] = frozenset()
-    is_system: bool = False
-    contact_sites: frozenset[str] = frozenset()
-    scope: Scope = Scope.FULL
-    scope_project: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.global_roles <= GLOBAL_ROLES:
-            raise ValueError(f"not consortium-wide roles: {set(self.global_roles - GLOBAL_ROLES)}")
-
-    @classmethod
-    def anonymous(cls) -> Principal:
-        return cls(user_id=None, username="")
-
-    @classmethod
-    def system(cls) -> Principal:
-        return cls(user_id=None, username="system", is_system=True)
-
-    @property
-    def is_authenticated(self) -> bool:
-        return self.user_id is not None or self.is_system
-
-    @property
-    def roles(self) -> frozenset[Role]:
-        roles = set(self.global_roles)
-        if self.sites:
-            roles.add(Role.SITE_MEMBER)
-        if self.projects:
-            roles.add(Role.PROJECT_MEMBER)
-        return frozenset(roles)
-
-    def has(self, role: Role) -> bool:
-        return role in self.global_roles
-
-
-@dataclass(frozen=True)
-class Area:
-    """One area of the folder model; ``key`` names the user, site, project or export request."""
-
-    kind: AreaKind
-    key: str = ""
-    requester: str = field(default="", compare=False)
-    approved: bool = field(default=False, compare=False)
-    #: A file in the area that quality control found personal data in: only this uploader
-    #: (and the data manager) may reach it until it is deleted.
-    locked_to: str = field(default="", compare=False)
-    #: A project's ``deliveries/`` folder: immutable, written by the platform alone.
-    sealed: bool = field(default=False, compare=False)
-
-    @classmethod
-    def home(cls, username: str) -> Area:
-        return cls(AreaKind.HOME, username)
-
-    @classmethod
-    def site_data(cls, site: str) -> Area:
-        return cls(AreaKind.SITE_DATA, site)
-
-    @classmethod
-    def site_import(cls, site: str) -> Area:
-        return cls(AreaKind.SITE_IMPORT, site)
-
-    @classmethod
-    def project(cls, project: str) -> Area:
-        return cls(AreaKind.PROJECT, project)
-
-    @classmethod
-    def logs(cls) -> Area:
-        return cls(AreaKind.LOGS)
-
-    @classmethod
-    def export_outbox(cls, request: str, *, requester: str, approved: bool) -> Area:
-        return cls(AreaKind.EXPORT_OUTBOX, request, requester=requester, approved=approved)
-
-    def locked(self, uploader: str) -> Area:
-        """The same area, as seen for a file locked to ``uploader``."""
-        return replace(self, locked_to=uploader)
-
-    def sealing(self) -> Area:
-        """The same area, as seen for its sealed part (a project's deliveries)."""
-        return replace(self, sealed=True)
-
-    @property
-    def path(self) -> str:
-        """The area's root path in the folder model of DESIGN.md."""
-        match self.kind:
-            case AreaKind.HOME:
-                return f"home/{self.key}"
-            case AreaKind.SITE_DATA:
-                return f"sites/{self.key}/data"
-            case AreaKind.SITE_IMPORT:
-                return f"sites/{self.key}/import"
-            case AreaKind.PROJECT:
-                return f"projects/{self.key}"
-            case AreaKind.LOGS:
-                return "logs"
-            case AreaKind.EXPORT_OUTBOX:
-                return f"exports/{self.key}"
-
-    def __str__(self) -> str:
-        return self.path
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A reported data error about one site's data: its reporter, the site's members and the
-    data managers see it; only a data manager triages and corrects it."""
-
-    site: str
-    reporter: str
-
-    def __str__(self) -> str:
-        return f"ticket about {self.site} by {self.reporter}"
-
-
-Resource = Area | Facility | Request | Ticket
 
 
 @dataclass(frozen=True)
