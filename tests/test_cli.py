@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -370,14 +370,13 @@ def get(port: int, path: str) -> Reply:
         connection.close()
 
 
-@pytest.fixture
-def server(demo_dir: Path, tmp_path: Path) -> Iterator[int]:
-    """``cohortvault serve`` on a free port; yields the port once the server answers."""
+@contextlib.contextmanager
+def serving(data_dir: Path, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``cohortvault serve`` on a free port: the process and the port, once the server answers."""
     port = _free_port()
-    log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(COHORTVAULT), "serve", "--data-dir", str(demo_dir), "--port", str(port)],
+            [str(COHORTVAULT), "serve", "--data-dir", str(data_dir), "--port", str(port)],
             env=environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -393,7 +392,7 @@ def server(demo_dir: Path, tmp_path: Path) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        yield port
+        yield process, port
     finally:
         process.terminate()
         try:
@@ -401,6 +400,36 @@ def server(demo_dir: Path, tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def server(demo_dir: Path, tmp_path: Path) -> Iterator[int]:
+    with serving(demo_dir, tmp_path / "serve.log") as (_, port):
+        yield port
+
+
+def checkers(data_dir: Path) -> list[int]:
+    """Process ids of the running ``imports worker`` processes of this instance."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # it ended meanwhile
+            continue
+        if b"worker" in arguments and str(data_dir).encode() in arguments:
+            found.append(int(entry.name))
+    return found
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_serve_answers_health_checks_and_pages(server: int) -> None:
@@ -418,6 +447,26 @@ def test_serve_sends_visitors_to_the_login_page(server: int) -> None:
     reply = get(server, "/")
     assert reply.status == 302
     assert reply.headers["Location"].startswith("/login/?next=")
+
+
+def test_serve_runs_one_quality_checker_and_stops_it_when_stopped(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    with serving(demo_dir, tmp_path / "serve.log") as (process, _):
+        assert eventually(lambda: len(checkers(demo_dir)) == 1)
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+        assert eventually(lambda: checkers(demo_dir) == []), "the checker outlived the server"
+
+
+def test_the_quality_checker_stops_when_its_server_is_killed(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    with serving(demo_dir, tmp_path / "serve.log") as (process, _):
+        assert eventually(lambda: len(checkers(demo_dir)) == 1)
+        process.kill()
+        process.wait()
+        assert eventually(lambda: checkers(demo_dir) == []), "the checker outlived the server"
 
 
 # -- configuration --------------------------------------------------------------------------

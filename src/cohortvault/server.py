@@ -10,6 +10,7 @@ an interval, so the server's workers never do it.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -58,27 +59,56 @@ def collect_garbage_periodically(data_dir: Path, interval: int) -> threading.Eve
     return stop
 
 
-def check_imports_continuously(data_dir: Path, interval: int) -> threading.Event:
-    """Keep a ``cohortvault imports worker`` process running (restarted if it ever stops), so
-    quality control of new imports happens outside the web workers, within seconds."""
-    stop = threading.Event()
-    command = [sys.executable, "-m", "cohortvault.cli", "imports", "worker",
-               "--data-dir", str(data_dir), "--interval", str(interval)]  # fmt: skip
+class ImportsChecker:
+    """Keeps a ``cohortvault imports worker`` process running (restarted if it ever stops), so
+    quality control of new imports happens outside the web workers, within seconds.
 
-    def loop() -> None:
-        while not stop.is_set():
-            process = subprocess.Popen(command)  # noqa: S603
-            while process.poll() is None:
-                if stop.wait(1):
-                    process.terminate()
+    ``stop`` ends it with the server. The worker also watches its parent, so a server that is
+    killed outright (SIGKILL, out of memory) does not leave it checking on its own.
+    """
+
+    def __init__(self, data_dir: Path, interval: int) -> None:
+        self.owner = os.getpid()
+        self.command = [
+            sys.executable, "-m", "cohortvault.cli", "imports", "worker",
+            "--data-dir", str(data_dir), "--interval", str(interval),
+            "--parent", str(os.getpid()),
+        ]  # fmt: skip
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.thread = threading.Thread(target=self._run, name="imports-checker", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                if self.stopping.is_set():
                     return
-            logger.error(
-                "the quality-control checker stopped (exit %s); restarting", process.returncode
-            )
-            stop.wait(5)
+                self.process = subprocess.Popen(self.command)  # noqa: S603
+            code = self.process.wait()
+            if self.stopping.is_set():
+                return
+            logger.error("the quality-control checker stopped (exit %s); restarting", code)
+            self.stopping.wait(5)
 
-    threading.Thread(target=loop, name="imports-checker", daemon=True).start()
-    return stop
+    def stop(self, timeout: float = 10) -> None:
+        if os.getpid() != self.owner:
+            # a gunicorn worker, forked from the server, leaving through the server's stack
+            return
+        with self.lock:
+            self.stopping.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def serve(
@@ -95,21 +125,25 @@ def serve(
 ) -> None:
     if gc_interval > 0:
         collect_garbage_periodically(data_dir, gc_interval)
+    checker = ImportsChecker(data_dir, quality_check_interval)
     if quality_check_interval > 0:
-        check_imports_continuously(data_dir, quality_check_interval)
-    Server(
-        application,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "timeout": 300,
-            "graceful_timeout": 30,
-            "keepalive": 5,
-            "forwarded_allow_ips": ",".join(trusted_proxies) or "127.0.0.1",
-            "proc_name": "cohortvault",
-            "accesslog": "-",
-            "errorlog": "-",
-        },
-    ).run()
+        checker.start()
+    try:
+        Server(
+            application,
+            {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 300,
+                "graceful_timeout": 30,
+                "keepalive": 5,
+                "forwarded_allow_ips": ",".join(trusted_proxies) or "127.0.0.1",
+                "proc_name": "cohortvault",
+                "accesslog": "-",
+                "errorlog": "-",
+            },
+        ).run()
+    finally:
+        checker.stop()

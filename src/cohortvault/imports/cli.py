@@ -8,6 +8,7 @@ the server starts, ``check`` empties the queue once.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -190,15 +191,20 @@ def check() -> None:
 
 @imports.command("worker")
 @click.option("--interval", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--parent",
+    type=click.IntRange(min=1),
+    help="Stop once the process with this id (the server that started the worker) is gone.",
+)
 @with_instance
-def worker(interval: int) -> None:
+def worker(interval: int, parent: int | None) -> None:
     """Check queued imports as they arrive, until stopped (the server starts this)."""
     from django.db import close_old_connections
 
     from cohortvault.imports.services import check_queued, requeue_stale
 
     requeue_stale()
-    while True:
+    while parent is None or os.getppid() == parent:
         close_old_connections()
         check_queued()
         time.sleep(interval)
