@@ -72,7 +72,7 @@ class ImportsChecker:
         self.command = [
             sys.executable, "-m", "cohortvault.cli", "imports", "worker",
             "--data-dir", str(data_dir), "--interval", str(interval),
-            "--parent", str(os.getpid()),
+            "--parent", str(self.owner),
         ]  # fmt: skip
         self.stopping = threading.Event()
         self.lock = threading.Lock()
