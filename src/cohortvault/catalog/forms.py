@@ -9,10 +9,10 @@ from django import forms
 from cohortvault.catalog.formats import Format
 from cohortvault.catalog.schema import Sensitivity
 from cohortvault.catalog.services import MAX_DICTIONARY_BYTES, MAX_NOTE
-from cohortvault.errors import Invalid
 
 #: A form post carries the file plus a little form data around it.
 UPLOAD_LIMIT = MAX_DICTIONARY_BYTES + 64 * 1024
+TOO_LARGE = f"A dictionary file is at most {MAX_DICTIONARY_BYTES // 2**20} MiB."
 
 
 class SearchForm(forms.Form):
@@ -61,7 +61,3 @@ def problems_of(form: forms.Form) -> list[dict[str, str]]:
         {"message": " ".join(str(e) for e in errors), "location": "form", "property": field}
         for field, errors in form.errors.items()
     ]
-
-
-def too_large() -> Invalid:
-    return Invalid(f"A dictionary file is at most {MAX_DICTIONARY_BYTES // 2**20} MiB.")

@@ -22,11 +22,11 @@ from cohortvault.access.requirements import requires
 from cohortvault.catalog import markdown, services
 from cohortvault.catalog.formats import Format
 from cohortvault.catalog.forms import (
+    TOO_LARGE,
     UPLOAD_LIMIT,
     ImportForm,
     SearchForm,
     problems_of,
-    too_large,
 )
 from cohortvault.catalog.schema import Variable
 from cohortvault.errors import CohortvaultError, Conflict, Invalid, NotFound
@@ -141,7 +141,7 @@ def download(request: HttpRequest, number: int, fmt: str) -> HttpResponse:
 @csrf_exempt  # the CSRF check reads the body, which must first get the memory-only handler
 @require_POST
 def import_file(request: HttpRequest) -> HttpResponseBase:
-    hold_in_memory(request, UPLOAD_LIMIT, lambda _size: too_large())
+    hold_in_memory(request, UPLOAD_LIMIT, TOO_LARGE)
     return _import(request)
 
 

@@ -23,6 +23,7 @@ from cohortvault.datasets.client import Version, save_atomically
 from cohortvault.files.cli.config import connect
 from cohortvault.files.cli.failures import EXIT_NOT_FOUND, Failure, reports_errors
 from cohortvault.files.cli.output import emit_json, human, when
+from cohortvault.files.client import Connection
 
 
 def printable(value: Any) -> str:
@@ -44,6 +45,40 @@ def write_output(output: str, write: Callable[[IO[bytes]], int]) -> int:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def diff_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format`` and ``--output`` of the commands that print a diff (``write_diff``)."""
+    command = click.option(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="Write to FILE (default: standard output).",
+    )(command)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "csv"]),
+        default="text",
+        show_default=True,
+        help="text: one line per change; json and csv: the API's full forms.",
+    )(command)
+
+
+def write_diff(client: Connection, route: str, fmt: str, output: str, **params: Any) -> None:
+    """The diff at ``route`` to ``output``: the API's JSON or CSV as sent, or text lines."""
+    if fmt in ("json", "csv"):
+        write_output(output, lambda sink: api.download(client, route, sink, format=fmt, **params))
+        return
+    lines = "".join(f"{line}\n" for line in text_lines(client.get_json(route, **params)))
+    data = lines.encode("utf-8")
+
+    def write(sink: IO[bytes]) -> int:
+        sink.write(data)
+        return len(data)
+
+    write_output(output, write)
 
 
 @click.group()
@@ -130,37 +165,13 @@ def _show(v: Version) -> None:
 @click.argument("study")
 @click.argument("old", type=click.IntRange(min=1))
 @click.argument("new", type=click.IntRange(min=1))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-    help="text: one line per change; json and csv: the API's full forms.",
-)
-@click.option(
-    "-o", "--output", default="-", metavar="FILE", help="Write to FILE (default: standard output)."
-)
+@diff_options
 @reports_errors
 def diff(site: str, study: str, old: int, new: int, fmt: str, output: str) -> None:
     """Every change from version OLD to version NEW: columns and rows added and removed, and
     each changed cell."""
     with connect() as client:
-        if fmt in ("json", "csv"):
-            path = api.route(site, study, "diff")
-            write_output(
-                output,
-                lambda sink: api.download(client, path, sink, old=old, new=new, format=fmt),
-            )
-            return
-        found = api.diff(client, site, study, old, new)
-    lines = "".join(f"{line}\n" for line in text_lines(found)).encode("utf-8")
-
-    def write(sink: IO[bytes]) -> int:
-        sink.write(lines)
-        return len(lines)
-
-    write_output(output, write)
+        write_diff(client, api.route(site, study, "diff"), fmt, output, old=old, new=new)
 
 
 def text_lines(found: dict[str, Any]) -> list[str]:

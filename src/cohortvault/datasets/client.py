@@ -93,12 +93,6 @@ def version(connection: Connection, site: str, study: str, number: int | None = 
     return Version.of(connection.get_json(route(site, study, "versions", str(number))))
 
 
-def diff(connection: Connection, site: str, study: str, old: int, new: int) -> dict[str, Any]:
-    """The difference as the API's JSON: totals, columns, rows and every changed cell."""
-    found: dict[str, Any] = connection.get_json(route(site, study, "diff"), old=old, new=new)
-    return found
-
-
 def download(connection: Connection, path: str, sink: IO[bytes], **params: Any) -> int:
     """Stream the answer of ``GET /api/v1/<path>`` into ``sink``; returns the bytes written."""
     written = 0

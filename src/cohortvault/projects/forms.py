@@ -9,12 +9,12 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from cohortvault.errors import Invalid
 from cohortvault.projects import services
 from cohortvault.projects.models import Agreement, Proposal
 
 #: A form post carries the PDF plus a little form data around it.
 UPLOAD_LIMIT = services.MAX_DOCUMENT_BYTES + 64 * 1024
+TOO_LARGE = f"A signed agreement is at most {services.MAX_DOCUMENT_BYTES // 2**20} MiB."
 LISTS = ("variables", "sites", "studies", "timepoints")
 
 
@@ -163,7 +163,3 @@ def problems(form: forms.Form) -> list[str]:
         else " ".join(str(e) for e in errors)
         for name, errors in form.errors.items()
     ]
-
-
-def too_large() -> Invalid:
-    return Invalid(f"A signed agreement is at most {services.MAX_DOCUMENT_BYTES // 2**20} MiB.")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import mimetypes
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
 from cohortvault.corrections.cli.common import corrections, json_option, reason_option, time_of
-from cohortvault.datasets.cli import printable, text_lines, write_output
-from cohortvault.datasets.client import download
+from cohortvault.datasets.cli import diff_options, printable, write_diff
 from cohortvault.files.cli.config import connect
 from cohortvault.files.cli.failures import EXIT_INVALID, Failure, reports_errors
 from cohortvault.files.cli.output import Meter, emit_json
@@ -235,33 +234,12 @@ def show(number: int, as_json: bool) -> None:
 
 @corrections.command("changes")
 @click.argument("number", type=int)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-    help="text: one line per change; json and csv: the API's full forms.",
-)
-@click.option(
-    "-o", "--output", default="-", metavar="FILE", help="Write to FILE (default: standard output)."
-)
+@diff_options
 @reports_errors
 def changes(number: int, fmt: str, output: str) -> None:
     """The cell-level change log: every changed cell with its old and new value."""
-    route = f"corrections/{number}/changes"
     with connect() as client:
-        if fmt in ("json", "csv"):
-            write_output(output, lambda sink: download(client, route, sink, format=fmt))
-            return
-        found = client.get_json(route)
-    lines = "".join(f"{line}\n" for line in text_lines(found)).encode("utf-8")
-
-    def write(sink: IO[bytes]) -> int:
-        sink.write(lines)
-        return len(lines)
-
-    write_output(output, write)
+        write_diff(client, f"corrections/{number}/changes", fmt, output)
 
 
 @corrections.command("pending")

@@ -16,11 +16,11 @@ from cohortvault.access.requirements import requires
 from cohortvault.files.forms import hold_in_memory
 from cohortvault.projects import services
 from cohortvault.projects.forms import (
+    TOO_LARGE,
     UPLOAD_LIMIT,
     AgreementForm,
     CloseForm,
     problems,
-    too_large,
 )
 from cohortvault.projects.views.proposals import INPUT_ERRORS, error_lines, principal_of
 
@@ -68,7 +68,7 @@ def project_page(request: HttpRequest, code: str) -> HttpResponse:
 @csrf_exempt  # the CSRF check reads the body, which must first get the memory-only handler
 @require_POST
 def agreement_record(request: HttpRequest, code: str, site: str) -> HttpResponseBase:
-    hold_in_memory(request, UPLOAD_LIMIT, lambda _size: too_large())
+    hold_in_memory(request, UPLOAD_LIMIT, TOO_LARGE)
     return _record(request, code, site)
 
 
