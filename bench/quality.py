@@ -161,13 +161,13 @@ def generate(path: Path, rows: int) -> dict[str, Any]:
 
 def child_ours(csv: Path, schema_path: Path, rows: int) -> dict[str, Any]:
     from cohortvault.catalog.schema import Dictionary
-    from cohortvault.quality import check, read
+    from cohortvault.quality import check, numbers_of, read
 
     dictionary = Dictionary.from_table_schema(json.loads(schema_path.read_text()), version=1)
     unknown = planted(rows)["required value empty"][0] // 4 + 1  # a subject the site lacks
     subjects = [f"OSL-{s:06d}" for s in range(rows // 4 + 1) if s != unknown]
     started = time.perf_counter()
-    table = read(csv, csv.name)
+    table = read(csv, csv.name, numbers=numbers_of(dictionary))
     read_seconds = time.perf_counter() - started
     report = check(
         table, dictionary, site=SITE, known_subjects=subjects, known_timepoints=TIMEPOINTS

@@ -4,7 +4,7 @@ read into a table by the quality engine, and merged into a site's current datase
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -40,11 +40,18 @@ class ChunkReader(io.RawIOBase):
         return size
 
 
-def read_table(version: FileVersion, filename: str, *, study: str | None) -> quality.Table:
-    """The stored file as the quality engine reads it (findings instead of exceptions)."""
+def read_table(
+    version: FileVersion,
+    filename: str,
+    *,
+    study: str | None,
+    numbers: Mapping[str, pl.DataType] | None = None,
+) -> quality.Table:
+    """The stored file as the quality engine reads it (findings instead of exceptions);
+    ``numbers`` only for quality control (see ``quality.read``)."""
     stream = io.BufferedReader(ChunkReader(blob_chunks(version.blob)), buffer_size=1 << 20)
     with stream:
-        return quality.read(stream, filename, limits=quality.Limits(), study=study)
+        return quality.read(stream, filename, limits=quality.Limits(), study=study, numbers=numbers)
 
 
 def as_text(table: pa.Table) -> pa.Table:

@@ -4,13 +4,14 @@ formulas), column summaries and the missingness picture.
 
 Pure Python over Polars/Arrow; no Django. The import workflow calls::
 
-    table = read(stream, filename, limits=Limits(), study=study)
+    table = read(stream, filename, limits=Limits(), study=study, numbers=numbers_of(dictionary))
     report = check(table, dictionary, site=site, known_subjects=..., known_timepoints=...)
     report.ok, report.personal_data, report.to_json(), report.to_csv()
     missingness_svg(report.missingness)
 """
 
 from cohortvault.quality.checks import check
+from cohortvault.quality.conformance import numbers_of
 from cohortvault.quality.model import (
     ColumnSummary,
     Detected,
@@ -34,5 +35,6 @@ __all__ = [
     "Table",
     "check",
     "missingness_svg",
+    "numbers_of",
     "read",
 ]

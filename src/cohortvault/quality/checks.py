@@ -17,12 +17,22 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import polars as pl
+
 from cohortvault.catalog.schema import Dictionary, FieldType
-from cohortvault.quality import conformance, identifiers, screen, summaries
+from cohortvault.quality import conformance, identifiers, screen, summaries, typed
 from cohortvault.quality.detectors import scan_value
 from cohortvault.quality.masking import mask, shorten
 from cohortvault.quality.model import Finding, Missingness, Report, error, warning
-from cohortvault.quality.plans import Aggregates, Detail, Plan, details, needs_screen, prepare
+from cohortvault.quality.plans import (
+    TEXT_OF,
+    Aggregates,
+    Detail,
+    Plan,
+    details,
+    needs_screen,
+    prepare,
+)
 from cohortvault.quality.tables import Table
 
 TYPE_NAMES = {
@@ -75,6 +85,8 @@ def check(
             dictionary.version,
             time.perf_counter() - started,
         )
+    names = frame.columns
+    frame = _with_texts(frame, table.texts)
     owned = {identifiers.SITE}
     if known_timepoints is not None:
         owned.add(identifiers.TIMEPOINT)
@@ -101,7 +113,7 @@ def check(
         personal = screen.content_findings(inspected, plans, results)
         found = issues.result()
         key_findings = keys.result()
-    findings += _columns(frame.columns, dictionary, site)
+    findings += _columns(names, dictionary, site)
     findings += _conformance(plans, found)
     findings += key_findings
     findings += screen.name_findings(frame, plans)
@@ -117,6 +129,19 @@ def check(
         dictionary_version=dictionary.version,
         seconds=time.perf_counter() - started,
     )
+
+
+def _with_texts(frame: pl.DataFrame, texts: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The frame with, for each number column with cells whose text matters, the column of
+    that text (``TEXT_OF`` + its name; null elsewhere)."""
+    columns = []
+    for name, cells in texts.items():
+        if cells.height:
+            empty = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+            rows, text = cells.get_column(typed.ROW), cells.get_column(typed.TEXT)
+            column = empty.scatter(rows, text).alias(TEXT_OF + name)
+            columns.append(typed.chunked_like(column, frame.get_column(name)))
+    return frame.with_columns(columns) if columns else frame
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:

@@ -26,6 +26,7 @@ from cohortvault.quality.plans import (
     BIG_NUMBER,
     COUNT,
     INTERNAL,
+    TEXT_OF,
     TIMEPOINT_INDEX,
     Aggregates,
     Plan,
@@ -65,10 +66,24 @@ def plan(
             dictionary,
             owned=name in owned_by_identifiers,
             timepoints=timepoints,
+            typed=frame.schema[name].is_numeric(),
+            text=TEXT_OF + name if TEXT_OF + name in frame.columns else None,
         )
         for name in frame.columns
-        if name != TIMEPOINT_INDEX
+        if not name.startswith(INTERNAL)
     ]
+
+
+def numbers_of(dictionary: Dictionary) -> dict[str, pl.DataType]:
+    """The variables a delimited text file may be read with as numbers (``read(numbers=)``):
+    integers and numbers, not identifiers, whose missing-value codes are all numbers."""
+    return {
+        v.name: pl.Int64() if v.type is FieldType.INTEGER else pl.Float64()
+        for v in dictionary.variables
+        if v.type in NUMERIC
+        and not v.identifier
+        and all(_is_number(c) for c in missing_codes(v, dictionary))
+    }
 
 
 def _plan_column(
@@ -79,16 +94,23 @@ def _plan_column(
     *,
     owned: bool,
     timepoints: int,
+    typed: bool,
+    text: str | None,
 ) -> Plan:
+    """``typed``: the column holds numbers (read so), and ``text``, if any, names the column of
+    the text of its cells that are not numbers or are big numbers (null elsewhere)."""
     agg.group()
     column = pl.col(name)
     codes = missing_codes(variable, dictionary)
-    result = Plan(name, variable, codes)
-    result.keys["nulls"] = agg.add(column.null_count())
+    result = Plan(name, variable, codes, typed=typed, text_column=text)
+    empty = column.is_null()
+    if text is not None:
+        empty = empty & pl.col(text).is_null()
+    result.keys["nulls"] = agg.add(empty.sum() if text else column.null_count())
     if variable is not None and variable.required:
-        result.masks["required"] = column.is_null()
+        result.masks["required"] = empty
     if variable is not None and variable.type in NUMERIC:
-        parsed = _numeric(agg, result, variable, column)
+        parsed = _numeric(agg, result, variable, column, empty)
     else:
         parsed = _textual(agg, result, variable, column)
     if variable is not None and variable.categories:
@@ -120,9 +142,11 @@ class _Parsed:
     number: pl.Expr | None = None
 
 
-def _numeric(agg: Aggregates, plan: Plan, variable: Variable, column: pl.Expr) -> _Parsed:
-    """Parse once (a prepared column); everything else from the parse (codes compare as numbers
-    where they are numbers)."""
+def _numeric(
+    agg: Aggregates, plan: Plan, variable: Variable, column: pl.Expr, empty: pl.Expr
+) -> _Parsed:
+    """Parse once (a prepared column; none if the column holds numbers already); everything
+    else from the parse (codes compare as numbers where they are numbers)."""
     kind = variable.type
     parse = column.cast(pl.Int64 if kind is FieldType.INTEGER else pl.Float64, strict=False)
     number = agg.derive(parse, stage=0, name=f"{INTERNAL}number:{plan.name}")
@@ -136,19 +160,19 @@ def _numeric(agg: Aggregates, plan: Plan, variable: Variable, column: pl.Expr) -
     raw_code = _is_code(column, plan.codes, number, kind) if plan.codes else None
     finite = number.is_finite()  # null where the parse is: when() takes that as False
     if raw_code is None:
-        missing = column.is_null()
+        missing = empty
         values = number if integer else agg.derive(pl.when(finite).then(number))
-        raw_present = column.is_not_null()
+        raw_present = ~empty
     else:
         is_code = agg.derive(raw_code)
         if numeric_codes:  # one count of the (few) code cells' values
             plan.code_values = {c: _as_number(c, kind) for c in plan.codes}
             codes_found = number.filter(is_code).value_counts(name=COUNT).implode()
             plan.keys["codes"] = agg.add(codes_found)
-        missing = column.is_null() | is_code
+        missing = empty | is_code
         kept = ~is_code if integer else finite & ~is_code
         values = agg.derive(pl.when(kept).then(number), stage=2)
-        raw_present = column.is_not_null() & ~raw_code
+        raw_present = ~empty & ~raw_code
     plan.keys["valid"] = agg.add(values.count())
     plan.keys["min"] = agg.add(values.min())
     plan.keys["max"] = agg.add(values.max())
@@ -162,7 +186,7 @@ def _numeric(agg: Aggregates, plan: Plan, variable: Variable, column: pl.Expr) -
             out = out | (number > high)
         plan.masks["range"] = raw_present & valid & out.fill_null(False)
     plan.masks["type"] = raw_present & ~valid
-    plan.masks["formula"] = _where(raw_present & ~valid, column, formula_like)
+    plan.masks["formula"] = _where(raw_present & ~valid, plan.written, formula_like)
     return _Parsed(missing, None, values, raw_present, valid, number)
 
 

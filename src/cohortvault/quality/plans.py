@@ -17,6 +17,7 @@ BIG_NUMBER = 1e8  # nine digits or more: may be an identity or telephone number
 INTERNAL = "\x00"
 TIMEPOINT_INDEX = f"{INTERNAL}timepoint"  # added by the caller: the row's timepoint, as a number
 COUNT = f"{INTERNAL}n"  # the count field of a value count (a column's own field is its name)
+TEXT_OF = f"{INTERNAL}text:"  # + a number column's name: the text of its cells that need it
 
 
 class Aggregates:
@@ -90,6 +91,29 @@ class Plan:
     counted_inside: bool = False  # the cells inside the categories: the sum of their counts
     code_values: dict[str, float | int] = field(default_factory=dict)  # counted in "codes"
     prepared: list[pl.Expr] = field(default_factory=list)
+    typed: bool = False  # the column holds numbers (read so)
+    text_column: str | None = None  # then: the text of its cells that need it (null elsewhere)
+
+    @property
+    def written(self) -> pl.Expr:
+        """The column's cells as text where a check reads text: every cell of a text column;
+        of a number column, the cells that are not numbers or are big numbers."""
+        if not self.typed:
+            return pl.col(self.name)
+        if self.text_column is None:
+            return pl.lit(None, dtype=pl.String)
+        return pl.col(self.text_column)
+
+    def example(self, mask: pl.Expr) -> pl.Expr:
+        """The first cell of ``mask``, as text (a number as it reads: 80, not 80.0)."""
+        if not self.typed:
+            return pl.col(self.name).filter(mask).first()
+        number = pl.col(self.name).filter(mask).first()
+        whole = number.cast(pl.Int64, strict=False)
+        written = pl.coalesce(
+            pl.when(whole == number).then(whole.cast(pl.String)), number.cast(pl.String)
+        )
+        return pl.coalesce(self.written.filter(mask).first(), written)
 
     @property
     def kind(self) -> str:
@@ -235,7 +259,7 @@ def details(
         exprs += [
             mask.sum().alias(f"n{k}"),
             mask.arg_true().first().alias(f"r{k}"),
-            pl.col(plan.name).filter(mask).first().alias(f"v{k}"),
+            plan.example(mask).alias(f"v{k}"),
         ]
     row = frame.lazy().with_columns(masks).select(exprs).collect().row(0, named=True)
     found = {}

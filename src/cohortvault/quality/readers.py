@@ -18,9 +18,11 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePath
 from typing import BinaryIO
+
+import polars as pl
 
 from cohortvault.quality.model import Detected, Finding, error, warning
 from cohortvault.quality.statfiles import read_rds, read_statistics_file
@@ -68,8 +70,12 @@ def read(
     limits: Limits | None = None,
     study: str | None = None,
     workdir: Path | None = None,
+    numbers: Mapping[str, pl.DataType] | None = None,
 ) -> Table:
-    """The file as a table of strings with what was detected, or findings saying why not."""
+    """The file as a table of strings with what was detected, or findings saying why not.
+
+    ``numbers`` (for quality control only, from ``numbers_of(dictionary)``): the columns a
+    delimited text file may hold as numbers (see ``Table.texts``)."""
     limits = limits or Limits()
     guess = EXTENSIONS.get(PurePath(filename).suffix.lower(), "unknown")
     try:
@@ -77,7 +83,7 @@ def read(
             if isinstance(local, Finding):
                 return unreadable(Detected(format=guess), local)
             path, size = local
-            return _dispatch(path, size, filename, limits, study, workdir)
+            return _dispatch(path, size, filename, limits, study, workdir, numbers)
     except MemoryError:
         return unreadable(
             Detected(format=guess),
@@ -92,7 +98,13 @@ def read(
 
 
 def _dispatch(
-    path: Path, size: int, filename: str, limits: Limits, study: str | None, workdir: Path | None
+    path: Path,
+    size: int,
+    filename: str,
+    limits: Limits,
+    study: str | None,
+    workdir: Path | None,
+    numbers: Mapping[str, pl.DataType] | None,
 ) -> Table:
     with path.open("rb") as handle:
         head = handle.read(16)
@@ -101,7 +113,9 @@ def _dispatch(
     if problem is not None and problem.severity == "error":
         return unreadable(Detected(format=named or "unknown", size=size), problem)
     if kind == "csv":
-        table = read_text(path, size=size, filename=filename, limits=limits, workdir=workdir)
+        table = read_text(
+            path, size=size, filename=filename, limits=limits, workdir=workdir, numbers=numbers
+        )
     elif kind == "xlsx":
         table = read_xlsx(path, size=size, limits=limits, study=study)
     elif kind in ("sav", "dta"):

@@ -147,7 +147,7 @@ def content_findings(
         return []
     masks, counts, exprs = [], [], []
     for k, plan in enumerate(screened):
-        cells = pl.col(plan.name).filter(pl.col(f"{INTERNAL}screen{k}"))
+        cells = plan.written.filter(pl.col(f"{INTERNAL}screen{k}")).alias(plan.name)
         candidates = cells.filter(cells.str.contains(UNION_GATE))
         masks.append(plan.screen.alias(f"{INTERNAL}screen{k}"))
         counts.append(candidates.value_counts(sort=True, name=COUNT).implode().alias(plan.name))
@@ -163,17 +163,19 @@ def content_findings(
         complete = len(pairs) >= int(row[f"distinct:{plan.name}"])
         present = plan.present_count(results, frame.height)
         found += _column(plan, pairs, present, complete)
-    return _with_rows(frame, found)
+    return _with_rows(frame, found, {plan.name: plan.written for plan in screened})
 
 
-def _with_rows(frame: pl.DataFrame, found: list[tuple[Finding, str]]) -> list[Finding]:
+def _with_rows(
+    frame: pl.DataFrame, found: list[tuple[Finding, str]], texts: dict[str, pl.Expr]
+) -> list[Finding]:
     """Each finding with the first row holding its example (one query for all)."""
     if not found:
         return []
     firsts = (
         frame.lazy()
         .select(
-            (pl.col(str(f.column)) == value).arg_true().first().alias(str(k))
+            (texts[str(f.column)] == value).arg_true().first().alias(str(k))
             for k, (f, value) in enumerate(found)
         )
         .collect()

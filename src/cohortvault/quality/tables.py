@@ -42,14 +42,21 @@ class Table:
     ``frame`` is the Polars frame the checks work on; ``data`` the same columns as Arrow
     ``string_view`` (zero-copy, made on first use); ``data.cast`` to ``pa.string()`` where a
     consumer needs plain UTF-8 arrays.
+
+    A table read for quality control only may hold number columns as numbers (``texts`` has
+    an entry for each: the rows and text of its cells that are not numbers, or are numbers
+    of nine or more digits; see ``typed``). Such a table has no ``data``.
     """
 
     frame: pl.DataFrame | None
     detected: Detected
     findings: list[Finding] = field(default_factory=list)
+    texts: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @cached_property
     def data(self) -> pa.Table | None:
+        if self.texts:
+            raise ValueError("a table read with typed numbers is for quality control only")
         if self.frame is None:
             return None
         return self.frame.to_arrow(compat_level=pl.CompatLevel.newest())
@@ -76,25 +83,38 @@ def row_list(rows: list[int], total: int) -> str:
     return f"{shown} and {total - len(rows)} more" if total > len(rows) else shown
 
 
+def clean_name(name: str) -> str:
+    """A header cell as the name of its column."""
+    return name.strip().strip(INVISIBLE).strip()
+
+
 def finish(
     frame: pl.DataFrame,
     names: list[str],
     detected: Detected,
     findings: list[Finding],
     limits: Limits,
+    *,
+    texts: dict[str, pl.DataFrame] | None = None,
 ) -> Table:
-    """Check the header and the shape, then hand over the table as Arrow string columns.
+    """Check the header and the shape, then hand over the table as string columns.
 
     ``names`` are the header cells as written, one per column of ``frame`` (whose own column
-    names are ignored).
+    names are ignored); ``texts``, by the same column names, those of its columns read as
+    numbers (which stay numbers).
     """
-    clean = [n.strip().strip(INVISIBLE).strip() for n in names]
+    texts = texts or {}
+    clean = [clean_name(n) for n in names]
     problems = _header_problems(clean)
     if problems:
         return unreadable(_shape(detected, frame), *findings, *problems)
     internal = [n or f"{UNNAMED}{i}" for i, n in enumerate(clean)]
-    frame = frame.rename(dict(zip(frame.columns, internal, strict=True)))
-    frame = frame.select(pl.all().cast(pl.String))
+    renamed = dict(zip(frame.columns, internal, strict=True))
+    numbers = {renamed[name]: cells for name, cells in texts.items()}
+    frame = frame.rename(renamed)
+    frame = frame.select(
+        pl.col(name) if name in numbers else pl.col(name).cast(pl.String) for name in internal
+    )
     findings = list(findings)
     keep: list[str] = []
     for position, name in enumerate(internal):
@@ -138,7 +158,7 @@ def finish(
         )
     if frame.height > limits.max_rows:
         return unreadable(shaped, *findings, too_many_rows(frame.height, limits))
-    return Table(frame, shaped, findings)
+    return Table(frame, shaped, findings, numbers)
 
 
 def too_many_rows(rows: int, limits: Limits) -> Finding:

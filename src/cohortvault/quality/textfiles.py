@@ -17,7 +17,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -25,12 +25,14 @@ from pathlib import Path
 import charset_normalizer
 import polars as pl
 
-from cohortvault.quality import textscan
+from cohortvault.quality import textscan, typed
+from cohortvault.quality.cells import Cells
 from cohortvault.quality.model import Detected, Finding, error, warning
 from cohortvault.quality.tables import (
     MIB,
     Limits,
     Table,
+    clean_name,
     describe_exception,
     finish,
     too_many_columns,
@@ -55,8 +57,16 @@ _NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 
 
 def read_text(
-    path: Path, *, size: int, filename: str, limits: Limits, workdir: Path | None
+    path: Path,
+    *,
+    size: int,
+    filename: str,
+    limits: Limits,
+    workdir: Path | None,
+    numbers: Mapping[str, pl.DataType] | None = None,
 ) -> Table:
+    """``numbers``: columns (by variable name) to read as numbers where that is exact (see
+    ``typed``); the table then holds them as numbers, with ``texts``."""
     detected = Detected(format="csv", size=size)
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE)
@@ -93,10 +103,16 @@ def read_text(
             )
         if len(header) > limits.max_columns:
             return unreadable(detected, too_many_columns(len(header), limits))
+        types = typed.schema(header, numbers or {}, clean_name) if codec is None else {}
+        cells = Cells(ord(delimiter), ord(eol)) if types else None
         with ThreadPoolExecutor(max_workers=1) as pool:  # parse while the scan checks
-            parsing = pool.submit(_parse, path, delimiter, eol, len(header))
-            shape = textscan.scan(path, delimiter=delimiter, eol=eol, check_utf8=codec is None)
+            parsing = pool.submit(_parse, path, delimiter, eol, len(header), types)
+            shape = textscan.scan(
+                path, delimiter=delimiter, eol=eol, check_utf8=codec is None, cells=cells
+            )
             frame, failure = _outcome(parsing)
+        if failure is not None and types:  # whatever went wrong, the text read says it
+            frame, failure, types = None, None, {}
         if shape.utf8_error_line is not None:
             outcome = _single_byte(path, shape.utf8_error_line)
             if isinstance(outcome, Finding):
@@ -106,7 +122,7 @@ def read_text(
             detected = replace(detected, encoding=name)
             path = temporary.enter_context(_transcoded(path, codec, workdir))
             shape = textscan.scan(path, delimiter=delimiter, eol=eol, check_utf8=False)
-            frame, failure = None, None
+            frame, failure, types = None, None, {}
         problem = _structure_problem(shape, delimiter)
         if problem is not None:
             return unreadable(replace(detected, columns=len(header)), *findings, problem)
@@ -127,6 +143,21 @@ def read_text(
                 f"{describe_exception(failure or ValueError('no table'))}",
             )
             return unreadable(detected, *findings, problem)
+        texts: typed.Texts | None = None
+        if types and cells is not None:
+            reconciled = None
+            if not shape.blank_count and not shape.trailing_blank:
+                reconciled = typed.reconcile(
+                    frame,
+                    path,
+                    cells,
+                    header_empty=header.count(""),
+                    parse=lambda data: _parse(data, delimiter, eol, len(header)),
+                )
+            if reconciled is None:
+                frame = _parse(path, delimiter, eol, len(header))  # as text after all
+            else:
+                frame, texts = reconciled
         expected = shape.data_rows
         if frame.height not in (expected, expected + shape.trailing_blank):
             return unreadable(
@@ -139,7 +170,7 @@ def read_text(
                     "its quotes and line ends.",
                 ),
             )
-        return finish(frame, header, detected, findings, limits)
+        return finish(frame, header, detected, findings, limits, texts=texts)
     raise AssertionError("unreachable")  # pragma: no cover - the with block always returns
 
 
@@ -313,14 +344,23 @@ def _structure_problem(shape: textscan.Scan, delimiter: str) -> Finding | None:
     return None
 
 
-def _parse(path: Path, delimiter: str, eol: str, width: int) -> pl.DataFrame:
+def _parse(
+    source: Path | io.BytesIO,
+    delimiter: str,
+    eol: str,
+    width: int,
+    types: Mapping[str, pl.DataType] | None = None,
+) -> pl.DataFrame:
+    """As text, but ``types`` (by position name): as numbers, a cell not one an empty cell."""
     frame = pl.read_csv(
-        path,
+        source,
         has_header=True,
         separator=delimiter,
         quote_char='"',
         eol_char=eol,
         infer_schema=False,
+        schema_overrides=types or None,
+        ignore_errors=bool(types),
         empty_string_is_null=True,
         null_values=[""],  # a quoted empty value too
         truncate_ragged_lines=False,

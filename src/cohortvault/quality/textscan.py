@@ -11,9 +11,13 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from cohortvault.quality.cells import Cells
 
 CHUNK = 256 * 1024  # small enough that its several passes find it in the L2 cache
 SHOWN = 5
@@ -50,13 +54,23 @@ class _State:
     pending_blank: list[int] = field(default_factory=list)  # blank records not yet known inner
 
 
-def scan(path: Path, *, delimiter: str, eol: str, check_utf8: bool, precise: bool = False) -> Scan:
+def scan(
+    path: Path,
+    *,
+    delimiter: str,
+    eol: str,
+    check_utf8: bool,
+    precise: bool = False,
+    cells: Cells | None = None,
+) -> Scan:
     """Read the file once. A chunk without quotes whose delimiter count is what its records
     need is taken as regular without locating each record; ``precise`` locates them always
     (needed only when a short and a long row could cancel out, which the parser then reports).
+    ``cells``, if given, is told every chunk (see ``Cells``).
     """
     result = Scan()
     state = _State()
+    offset = 0
     decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
     d, e = ord(delimiter), ord(eol)
     buffer = bytearray(CHUNK)  # one buffer, refilled: no allocation per chunk
@@ -69,11 +83,23 @@ def scan(path: Path, *, delimiter: str, eol: str, check_utf8: bool, precise: boo
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     result.utf8_error_line = _line_at(a, exc.start, e, state)
-            line_ends = int(np.count_nonzero(a == e))
+            is_end = a == e
+            line_ends = int(np.count_nonzero(is_end))
             _controls(a, e, line_ends, state, result)
-            if precise or not _regular(buffer, size, a, line_ends, d, e, state, result):
-                _records(a, d, e, state, result)
+            quoted = bool(state.parity)  # the chunk starts inside a quoted value
+            regular = not precise and _regular(buffer, size, a, line_ends, d, e, state, result)
+            ends = None if regular else _records(a, d, e, state, result)
+            if cells is not None:
+                quoted = quoted or (not regular and buffer.find(QUOTE, 0, size) >= 0)
+                if ends is None:
+                    records, last = line_ends, buffer.rfind(e, 0, size)
+                else:
+                    records, last = len(ends), int(ends[-1]) if len(ends) else -1
+                cells.add(buffer, a, is_end, offset, records, last, quoted=quoted)
             state.lines_before += line_ends
+            offset += size
+    if cells is not None:
+        cells.finish(offset)
     if decoder is not None and result.utf8_error_line is None:
         try:
             decoder.decode(b"", final=True)
@@ -138,7 +164,10 @@ def _regular(
     return True
 
 
-def _records(a: npt.NDArray[np.uint8], d: int, e: int, state: _State, result: Scan) -> None:
+def _records(
+    a: npt.NDArray[np.uint8], d: int, e: int, state: _State, result: Scan
+) -> npt.NDArray[np.intp]:
+    """Account for a chunk record by record; the positions of the record ends in it."""
     quotes = a == QUOTE
     if quotes.any():
         inside = (np.cumsum(quotes, dtype=np.uint8) + np.uint8(state.parity)) & 1
@@ -149,7 +178,7 @@ def _records(a: npt.NDArray[np.uint8], d: int, e: int, state: _State, result: Sc
     elif state.parity:
         state.carry_len += len(a)
         state.carry_last = int(a[-1])
-        return
+        return np.empty(0, dtype=np.intp)
     else:
         ends = np.flatnonzero(a == e)
         delims = np.flatnonzero(a == d)
@@ -157,7 +186,7 @@ def _records(a: npt.NDArray[np.uint8], d: int, e: int, state: _State, result: Sc
         state.carry_delims += len(delims)
         state.carry_len += len(a)
         state.carry_last = int(a[-1])
-        return
+        return ends
     before = np.searchsorted(delims, ends)
     fields = np.diff(before, prepend=0) + 1
     fields[0] += state.carry_delims
@@ -186,6 +215,7 @@ def _records(a: npt.NDArray[np.uint8], d: int, e: int, state: _State, result: Sc
     state.carry_len = len(a) - int(ends[-1]) - 1
     state.carry_last = int(a[-1]) if state.carry_len else -1
     state.start_line = _line_at(a, int(ends[-1]) + 1, e, state)
+    return ends
 
 
 def _blank_records(

@@ -78,7 +78,9 @@ def _report(row: Import) -> quality.Report:
         return _failed(row, None, "No data dictionary has been imported yet.")
     if row.version is None:
         return _failed(row, None, "The stored file is gone (deleted and purged).")
-    table = content.read_table(row.version, row.filename, study=study)
+    table = content.read_table(
+        row.version, row.filename, study=study, numbers=quality.numbers_of(dictionary)
+    )
     timepoints = None
     subjects = None
     if row.study is not None:
