@@ -181,3 +181,38 @@ def test_a_transcoded_file_is_read_as_text() -> None:
     )
     assert result.frame is not None and result.texts == {}
     assert result.frame.schema["score"] == pl.String
+
+
+def _lines(first: int, last: int, cells: str = "1,2,1,x") -> str:
+    return "".join(f"OSL-{k:04d},t0,{SITE},{cells}\n" for k in range(first, last))
+
+
+HEADER = "subject_id,timepoint,site,score,volume,group,note\n"
+MALFORMED = {
+    "a short and a long row in one chunk": HEADER
+    + _lines(1, 30)
+    + "OSL-0100,t0,oslo,1\nOSL-0101,t0,oslo,1,2,1,x,9\n"
+    + _lines(200, 230),
+    "a blank line": HEADER + _lines(1, 30) + "\n" + _lines(200, 230),
+    "a row of empty fields": HEADER + _lines(1, 30) + ",,,,,,\n" + _lines(200, 230),
+    "a row of nothing but cells that are not numbers": HEADER + ",,,x,y,z,\n" + _lines(1, 30),
+    "an unclosed quote": HEADER + _lines(1, 30) + 'OSL-0100,t0,oslo,"1,2,1,x\n',
+    "a quote inside a value": HEADER + _lines(1, 30) + 'OSL-0100,t0,oslo,1"2,2,1,x\n',
+    "no line end at the end": HEADER + _lines(1, 30) + "OSL-0100,t0,oslo,1,2,1,",
+    "a header only": HEADER,
+}
+
+
+@pytest.mark.parametrize("chunk", [40, 100, 1 << 18])
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_files_get_the_same_findings(
+    case: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(textscan, "CHUNK", chunk)
+    data = MALFORMED[case].encode()
+    as_text = read(io.BytesIO(data), "data.csv")
+    as_numbers = read(io.BytesIO(data), "data.csv", numbers=numbers_of(dictionary(*VARIABLES)))
+    assert as_numbers.findings == as_text.findings
+    assert (as_numbers.frame is None) == (as_text.frame is None)
+    if as_text.frame is not None:
+        assert as_numbers.frame is not None and as_numbers.frame.height == as_text.frame.height

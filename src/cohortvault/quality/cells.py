@@ -77,12 +77,12 @@ class Cells:
             unsure = _white_start(buffer, a, sep, size)
         if not unsure:
             pairs = sep[1:] & sep[:-1]
-            blank = is_end[1:] & is_end[:-1]  # a blank line is no empty field
+            if buffer.find(bytes((self.eol, self.eol)), 0, size) >= 0:
+                pairs &= ~(is_end[1:] & is_end[:-1])  # a blank line is no empty field
             opening = int(first and bool(sep[0]) and not (previous == self.eol and is_end[0]))
-            empty = int(np.count_nonzero(pairs)) - int(np.count_nonzero(blank)) + opening
+            empty = int(np.count_nonzero(pairs)) + opening
             if records:  # the fields after the last line end belong to the next group
-                after = int(np.count_nonzero(pairs[last:])) - int(np.count_nonzero(blank[last:]))
-                before = empty - after
+                before = empty - int(np.count_nonzero(pairs[last:]))
         if records == 0:
             self._empty += empty
             self._unsure = self._unsure or unsure
