@@ -107,7 +107,10 @@ def test_typed_and_text_reads_give_the_same_report(
     cells: list[list[str]], delimiter: str, eol: str, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(textscan, "CHUNK", chunk)  # groups of a few records: many boundaries
-    as_text, as_numbers = both(csv_text(cells, delimiter=delimiter, eol=eol))
+    text = csv_text(cells, delimiter=delimiter, eol=eol)
+    read_as_numbers = table(text, numbers=dictionary(*VARIABLES))
+    assert set(read_as_numbers.texts) == {"score", "volume", "group"}  # no fallback to text
+    as_text, as_numbers = both(text)
     assert as_numbers == as_text
 
 

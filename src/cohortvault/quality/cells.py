@@ -1,18 +1,18 @@
-"""What the structure scan learns, record by record, for a typed read of the number columns.
+"""What the structure scan learns, chunk by chunk, for a typed read of the number columns.
 
 Polars can read the number columns of a CSV as numbers directly, which spares quality control
 most of its work (a cast of millions of strings), but two things its reader does differ from
 the checks' own parse: a cell that is not a number becomes an empty cell, and a leading space
-or tab is skipped (``" 10"`` reads as 10; the checks call it not a number). So the scan counts,
-per record, its empty fields and whether a field starts with white space; a record where the
-typed frame has more empty cells than the file, or a field starts with white space, is read
-again as text. Chunks the scan had to read quote by quote, or that hold a carriage return,
-are not counted: their records are all read again (``unsure``).
+or tab is skipped (``" 10"`` reads as 10; the checks call it not a number). So the scan counts
+the empty fields of the records ending in each chunk (a ``Group``); a group where the typed
+frame has more empty cells than the file has empty fields is read again as text (``typed``).
+Chunks with quotes (read quote by quote), a carriage return or a field starting with white
+space are not counted: their groups are read again whatever the counts say (``unsure``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,11 @@ class Group:
     last: int
     empty: int
     unsure: bool
+
+    @property
+    def rows(self) -> tuple[int, int]:
+        """The frame's rows of the group's records: ``[start, stop)`` (no row for the header)."""
+        return max(self.first, 1) - 1, self.last - 1
 
 
 @dataclass
@@ -104,8 +109,10 @@ class Cells:
     def finish(self, size: int) -> None:
         """The file ended at ``size``: its last record, if it has no line end, is a group."""
         if self._start < size:
-            last = Group(self._start, size, self._records, self._records + 1, self._empty, False)
-            self.groups.append(replace(last, unsure=self._unsure))
+            records = self._records
+            self.groups.append(
+                Group(self._start, size, records, records + 1, self._empty, self._unsure)
+            )
 
 
 def _white_start(

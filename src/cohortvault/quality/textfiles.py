@@ -32,7 +32,6 @@ from cohortvault.quality.tables import (
     MIB,
     Limits,
     Table,
-    clean_name,
     describe_exception,
     finish,
     too_many_columns,
@@ -103,7 +102,7 @@ def read_text(
             )
         if len(header) > limits.max_columns:
             return unreadable(detected, too_many_columns(len(header), limits))
-        types = typed.schema(header, numbers or {}, clean_name) if codec is None else {}
+        types = typed.schema(header, numbers or {}) if codec is None else {}
         cells = Cells(ord(delimiter), ord(eol)) if types else None
         with ThreadPoolExecutor(max_workers=1) as pool:  # parse while the scan checks
             parsing = pool.submit(_parse, path, delimiter, eol, len(header), types)
@@ -151,6 +150,7 @@ def read_text(
                     frame,
                     path,
                     cells,
+                    header_line=sample.split(eol.encode(), 1)[0] + eol.encode(),
                     header_empty=header.count(""),
                     parse=lambda data: _parse(data, delimiter, eol, len(header)),
                 )

@@ -20,17 +20,17 @@ import polars as pl
 
 from cohortvault.quality.cells import Cells, Group
 from cohortvault.quality.plans import BIG_NUMBER
+from cohortvault.quality.tables import clean_name
 
 MAX_REREAD = 100_000  # records; beyond this the typed read is not worth it
 Texts = dict[str, pl.DataFrame]  # column -> (row, text) of the cells whose text matters
 ROW, TEXT = "row", "text"
 
 
-def schema(
-    header: list[str], numbers: Mapping[str, pl.DataType], clean: Callable[[str], str]
-) -> dict[str, pl.DataType]:
+def schema(header: list[str], numbers: Mapping[str, pl.DataType]) -> dict[str, pl.DataType]:
     """The typed columns by position name (``c0``, ``c1``, …), from the header as written."""
-    return {f"c{i}": numbers[clean(n)] for i, n in enumerate(header) if clean(n) in numbers}
+    names = [clean_name(cell) for cell in header]
+    return {f"c{i}": numbers[name] for i, name in enumerate(names) if name in numbers}
 
 
 def reconcile(
@@ -38,33 +38,33 @@ def reconcile(
     path: Path,
     cells: Cells,
     *,
+    header_line: bytes,
     header_empty: int,
     parse: Callable[[io.BytesIO], pl.DataFrame],
 ) -> tuple[pl.DataFrame, Texts] | None:
-    """The typed ``frame`` made exact, with the texts; None if the plain read is needed."""
+    """The typed ``frame`` made exact, with the texts; None if the plain read is needed.
+    ``header_line``: the file's first record, its line end included; ``header_empty``: its
+    empty fields."""
     groups = cells.groups
-    if not groups or groups[-1].last - 1 != frame.height or _quoted_header(path, cells.eol):
+    if not groups or groups[-1].last - 1 != frame.height or b'"' in header_line:
         return None
     typed = [name for name, kind in frame.schema.items() if kind.is_numeric()]
-    bounds = np.array([max(g.first, 1) - 1 for g in groups] + [frame.height])  # data rows
-    empty = (
-        np.array([g.empty for g in groups])
-        - np.array([g.first == 0 for g in groups]) * header_empty
-    )
+    bounds = np.array([g.rows[0] for g in groups] + [frame.height])
+    empty = np.array([g.empty - (header_empty if g.first == 0 else 0) for g in groups])
     unsure = np.array([g.unsure for g in groups])
-    odd = _per_group(frame, _odd_columns(frame, typed), bounds, odd=True)
+    odd = _per_group(frame, [_odd(frame, name) for name in _odd_columns(frame, typed)], bounds)
     if _counted_nulls(frame, groups, unsure) == int(empty[~unsure].sum()):
         suspect = unsure | (odd > 0)  # the counted groups have no cell that is not a number
     else:
-        nulls = _per_group(frame, [c for c in frame.columns if frame[c].null_count()], bounds)
-        suspect = unsure | (odd > 0) | (nulls != empty)
+        emptied = [pl.col(c).is_null() for c in frame.columns if frame[c].null_count()]
+        suspect = unsure | (odd > 0) | (_per_group(frame, emptied, bounds) != empty)
     reread = [g for g, flag in zip(groups, suspect, strict=True) if flag]
-    if sum(g.last - max(g.first, 1) for g in reread) > MAX_REREAD:
+    if sum(g.rows[1] - g.rows[0] for g in reread) > MAX_REREAD:
         return None
     if not reread:
         return frame, {name: _no_texts() for name in typed}
-    rows = np.concatenate([np.arange(max(g.first, 1) - 1, g.last - 1) for g in reread])
-    text = parse(io.BytesIO(_records(path, groups[0], reread, cells.eol)))
+    rows = np.concatenate([np.arange(*g.rows) for g in reread])
+    text = parse(io.BytesIO(_records(path, header_line, reread, cells.eol)))
     if text.height != len(rows):
         return None
     positions = pl.Series(ROW, rows, dtype=pl.UInt32)
@@ -87,11 +87,6 @@ def reconcile(
     return frame, texts
 
 
-def _quoted_header(path: Path, eol: int) -> bool:
-    with path.open("rb") as handle:
-        return b'"' in handle.read(1 << 20).split(bytes([eol]), 1)[0]
-
-
 def _no_texts() -> pl.DataFrame:
     return pl.DataFrame({ROW: [], TEXT: []}, schema={ROW: pl.UInt32, TEXT: pl.String})
 
@@ -101,8 +96,8 @@ def _counted_nulls(frame: pl.DataFrame, groups: list[Group], unsure: np.ndarray)
     total = sum(column.null_count() for column in frame.get_columns())
     for group, flag in zip(groups, unsure, strict=True):
         if flag:
-            rows = frame.slice(max(group.first, 1) - 1, group.last - max(group.first, 1))
-            total -= sum(column.null_count() for column in rows.get_columns())
+            start, stop = group.rows
+            total -= sum(column.null_count() for column in frame[start:stop].get_columns())
     return total
 
 
@@ -123,38 +118,33 @@ def _odd_columns(frame: pl.DataFrame, typed: list[str]) -> list[str]:
     return [name for name in typed if row[name]]
 
 
-def _per_group(
-    frame: pl.DataFrame, columns: list[str], bounds: np.ndarray, *, odd: bool = False
-) -> np.ndarray:
-    """Per group of rows (``bounds``: their first rows, then the number of rows), the empty
-    cells of ``columns``; with ``odd``, their big numbers and floats that are no number."""
+def _odd(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """The cells of a number column that are big numbers or (floats) no number."""
+    column = pl.col(name)
+    big = column.abs() >= BIG_NUMBER
+    return (big | ~column.is_finite() if frame.schema[name].is_float() else big).fill_null(False)
+
+
+def _per_group(frame: pl.DataFrame, masks: list[pl.Expr], bounds: np.ndarray) -> np.ndarray:
+    """The cells of ``masks`` per group of rows (``bounds``: their first rows, then the number
+    of rows)."""
     counts = np.zeros(len(bounds) - 1, dtype=np.int64)
-    for name in columns:
-        column = pl.col(name)
-        if odd:
-            flags = (column.abs() >= BIG_NUMBER) | ~column.cast(pl.Float64).is_finite()
-            marked = flags.fill_null(False)
-        else:
-            marked = column.is_null()
-        rows = frame.select(marked.arg_true()).to_series().to_numpy()
-        counts += np.bincount(
-            np.searchsorted(bounds, rows, side="right") - 1, minlength=len(counts)
-        )[: len(counts)]
+    for mask in masks:
+        rows = frame.select(mask.arg_true()).to_series().to_numpy()
+        groups = np.searchsorted(bounds, rows, side="right") - 1
+        counts += np.bincount(groups, minlength=len(counts))[: len(counts)]
     return counts
 
 
-def _records(path: Path, head: Group, groups: list[Group], eol: int) -> bytes:
+def _records(path: Path, header_line: bytes, groups: list[Group], eol: int) -> bytes:
     """The header, then the records of ``groups``, each group ending with a line end."""
-    parts = []
+    parts = [header_line]
     with path.open("rb") as handle:
-        header = handle.read(head.stop - head.start) if head.first == 0 else b""
-        end = header.find(bytes([eol]))
-        parts.append(header[: end + 1])
         for group in groups:
             handle.seek(group.start)
             block = handle.read(group.stop - group.start)
             if group.first == 0:
-                block = block[end + 1 :]
+                block = block[len(header_line) :]
             if block and block[-1] != eol:
                 block += bytes([eol])
             parts.append(block)
